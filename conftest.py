@@ -1,0 +1,235 @@
+"""The kata's switches and conventions for every test.
+
+Switches (see the README):
+  --impl NAME / KATA_IMPL        the package under test (default: exercises)
+  --device D  / KATA_DEVICE      auto, cpu, cuda, cuda:N or mps (default: auto)
+  MNIST_ROOT                     where the real MNIST lives (default: data)
+  --require-data                 missing real MNIST fails instead of skipping (also under CI)
+  --step N                       run only step N's tests (1..8 or capstone)
+  --expect done|todo             fail unless every step is done / every stub is still todo
+
+A test that reaches a KataTodo stub is reported as todo, not as failed.
+"""
+
+import importlib
+import os
+import random
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # no windows during tests, and the same output on every machine
+
+import matplotlib.pyplot as plt  # noqa: E402
+import pytest  # noqa: E402
+import torch  # noqa: E402
+from hypothesis import settings  # noqa: E402
+
+from kata import KataTodo  # noqa: E402
+from kata.progress import DONE, TODO, Progress  # noqa: E402
+from kata.steps import CAPSTONE, STEPS, step_of_test_file  # noqa: E402
+
+TEST_SEED = 0
+MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
+               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
+
+# "dev" keeps the learner's loop fast; "ci" is thorough and the same on every run.
+settings.register_profile("dev", max_examples=15, deadline=2000)
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
+settings.load_profile("ci" if os.environ.get("CI") else "dev")
+
+def pytest_addoption(parser):
+    group = parser.getgroup("kata")
+    group.addoption("--impl", default=os.environ.get("KATA_IMPL", "exercises"),
+                    help="package holding the eight step modules (default: exercises)")
+    group.addoption("--device", default=os.environ.get("KATA_DEVICE", "auto"),
+                    help="auto, cpu, cuda, cuda:N or mps (default: auto)")
+    group.addoption("--require-data", action="store_true",
+                    help="fail, instead of skip, the tests that need the real MNIST when it is missing")
+    group.addoption("--step", help="run only one step's tests: 1..8 or capstone")
+    group.addoption("--expect", choices=(DONE, TODO),
+                    help="fail the run unless every step is done, or every step is still todo")
+
+
+def pytest_configure(config):
+    config.pluginmanager.register(ProgressReporter(config.getoption("--expect")), "kata-progress")
+
+
+# ---------------------------------------------------------------- the implementation under test
+
+
+class Implementation:
+    """The package under test; its step modules are imported when a test first asks for them."""
+
+    def __init__(self, name: str):
+        self.name = name
+
+    def step(self, number: int):
+        return importlib.import_module(f"{self.name}.{STEPS[number - 1].module}")
+
+
+@pytest.fixture(scope="session")
+def impl(request) -> Implementation:
+    name = request.config.getoption("--impl")
+    try:
+        importlib.import_module(name)
+    except ImportError as error:
+        pytest.exit(f"--impl {name}: cannot import the package ({error}); is it on PYTHONPATH?", 4)
+    return Implementation(name)
+
+
+@pytest.fixture(scope="session")
+def step1(impl):
+    return impl.step(1)
+
+
+@pytest.fixture(scope="session")
+def step2(impl):
+    return impl.step(2)
+
+
+@pytest.fixture(scope="session")
+def step3(impl):
+    return impl.step(3)
+
+
+@pytest.fixture(scope="session")
+def step4(impl):
+    return impl.step(4)
+
+
+@pytest.fixture(scope="session")
+def step5(impl):
+    return impl.step(5)
+
+
+@pytest.fixture(scope="session")
+def step6(impl):
+    return impl.step(6)
+
+
+@pytest.fixture(scope="session")
+def step7(impl):
+    return impl.step(7)
+
+
+@pytest.fixture(scope="session")
+def step8(impl):
+    return impl.step(8)
+
+
+# ---------------------------------------------------------------- device, seeds, figures, data
+
+
+def resolve_device(name: str) -> torch.device:
+    """The test device, chosen without the learner's step 1 so that its bugs stay in step 1."""
+    if name == "auto":
+        if torch.cuda.is_available():
+            return torch.device("cuda")
+        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
+    device = torch.device(name)
+    available = {
+        "cpu": True,
+        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
+        "mps": torch.backends.mps.is_available(),
+    }
+    if not available.get(device.type, False):
+        raise pytest.UsageError(f"--device {name}: this machine has no such device")
+    return device
+
+
+@pytest.fixture(scope="session")
+def device(request) -> torch.device:
+    return resolve_device(request.config.getoption("--device"))
+
+
+@pytest.fixture(autouse=True)
+def seed_everything():
+    """Every test starts from the same random state, so its result never depends on order."""
+    random.seed(TEST_SEED)
+    torch.manual_seed(TEST_SEED)
+
+
+@pytest.fixture(autouse=True)
+def close_figures():
+    yield
+    plt.close("all")
+
+
+@pytest.fixture(scope="session")
+def mnist_root(request) -> Path:
+    """The folder holding the real MNIST (MNIST_ROOT); skips, or fails under CI, when missing."""
+    root = Path(os.environ.get("MNIST_ROOT", "data"))
+    missing = [name for name in MNIST_FILES if not (root / "MNIST" / "raw" / name).exists()]
+    if missing:
+        message = (f"the real MNIST is not in {root / 'MNIST' / 'raw'} (missing {missing[0]}): "
+                   "run `make data`, or set MNIST_ROOT to a folder that holds MNIST/raw")
+        if os.environ.get("CI") or request.config.getoption("--require-data"):
+            pytest.fail(message)
+        pytest.skip(message)
+    return root
+
+
+# ---------------------------------------------------------------- steps, todo and the board
+
+
+def pytest_collection_modifyitems(config, items):
+    wanted = config.getoption("--step")
+    if wanted is None:
+        return
+    valid = [str(step.number) for step in STEPS] + [CAPSTONE]
+    if wanted not in valid:
+        raise pytest.UsageError(f"--step {wanted}: choose one of {', '.join(valid)}")
+    selected, deselected = [], []
+    for item in items:
+        (selected if str(step_of_test_file(item.path.name)) == wanted else deselected).append(item)
+    config.hook.pytest_deselected(items=deselected)
+    items[:] = selected
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    if call.excinfo is not None and call.excinfo.errisinstance(KataTodo):
+        # Reaching a stub is not a failure: the learner has not written that part yet.
+        report.outcome = "skipped"
+        report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
+        report.kata_todo = True
+    return report
+
+
+def pytest_report_teststatus(report, config):
+    if getattr(report, "kata_todo", False):
+        return "todo", "T", ("TODO", {"yellow": True})
+    return None
+
+
+class ProgressReporter:
+    """Records each test's outcome per step, prints the board and checks --expect."""
+
+    def __init__(self, expect: str | None):
+        self.expect = expect
+        self.progress = Progress()
+        self.problems: list[str] = []
+
+    def pytest_runtest_logreport(self, report):
+        self.progress.record(report)
+
+    def pytest_sessionfinish(self, session):
+        if self.expect and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
+            self.problems = self.progress.unmet_expectation(self.expect)
+            if self.problems:
+                session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+    def pytest_terminal_summary(self, terminalreporter):
+        board = self.progress.board()
+        if not board:
+            return
+        terminalreporter.section("kata progress")
+        for line in board:
+            terminalreporter.write_line(line)
+        if self.expect:
+            verdict = "NOT MET" if self.problems else "met"
+            terminalreporter.write_line(f"expectation --expect {self.expect}: {verdict}")
+            for problem in self.problems:
+                terminalreporter.write_line(f"  - {problem}", red=True)

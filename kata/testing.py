@@ -1,0 +1,106 @@
+"""Small, fast stand-ins for the tests: MNIST-format files and test-local models.
+
+The step tests use these instead of the learner's other steps and the real MNIST, so a bug
+in one step fails only that step's tests, and the suite runs in seconds and offline.
+"""
+
+import struct
+from pathlib import Path
+
+import torch
+from torch import nn
+from torch.utils.data import Dataset
+
+IMAGE_SIZE = 28
+IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC = 2051, 2049
+
+
+def write_idx_images(path: Path, images: torch.Tensor) -> None:
+    """uint8 images (N, 28, 28) in the IDX format of the MNIST files."""
+    count, rows, cols = images.shape
+    path.write_bytes(struct.pack(">4I", IDX_IMAGES_MAGIC, count, rows, cols)
+                     + images.to(torch.uint8).numpy().tobytes())
+
+
+def write_idx_labels(path: Path, labels: torch.Tensor) -> None:
+    """Labels (N,) in the IDX format of the MNIST files."""
+    path.write_bytes(struct.pack(">2I", IDX_LABELS_MAGIC, len(labels))
+                     + labels.to(torch.uint8).numpy().tobytes())
+
+
+def digit_images(labels: torch.Tensor, generator: torch.Generator) -> torch.Tensor:
+    """uint8 images (N, 28, 28) that a network can learn: a bright bar whose row is the label."""
+    images = torch.randint(0, 40, (len(labels), IMAGE_SIZE, IMAGE_SIZE), generator=generator)
+    for image, label in zip(images, labels.tolist()):
+        row = 4 + 2 * label
+        image[row : row + 2, 4:24] = 255
+    return images.to(torch.uint8)
+
+
+def write_fake_mnist(root: Path, train_count: int = 64, test_count: int = 32, seed: int = 0) -> Path:
+    """Write a tiny MNIST in torchvision's layout (root/MNIST/raw) and return root."""
+    generator = torch.Generator().manual_seed(seed)
+    raw = Path(root) / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for prefix, count in (("train", train_count), ("t10k", test_count)):
+        labels = torch.arange(count) % 10
+        write_idx_images(raw / f"{prefix}-images-idx3-ubyte", digit_images(labels, generator))
+        write_idx_labels(raw / f"{prefix}-labels-idx1-ubyte", labels)
+    return Path(root)
+
+
+class TensorDigits(Dataset):
+    """A dataset of given images (N, 1, 28, 28) and labels (N,), like a transformed MNIST."""
+
+    def __init__(self, images: torch.Tensor, labels: torch.Tensor):
+        self.images, self.labels = images, labels
+
+    def __len__(self):
+        return len(self.labels)
+
+    def __getitem__(self, index):
+        return self.images[index], int(self.labels[index])
+
+
+def learnable_digits(count: int, seed: int = 0) -> TensorDigits:
+    """Normalised-looking images with labels a small model can learn in a few steps."""
+    generator = torch.Generator().manual_seed(seed)
+    labels = torch.arange(count) % 10
+    images = digit_images(labels, generator).float().div(255).sub(0.1307).div(0.3081)
+    return TensorDigits(images.unsqueeze(1), labels)
+
+
+class LinearNet(nn.Module):
+    """The smallest classifier: flatten and one linear layer. Fast enough for any test."""
+
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(nn.Flatten(), nn.Linear(IMAGE_SIZE * IMAGE_SIZE, 10))
+
+    def forward(self, x):
+        return self.layers(x)
+
+
+class PixelReader(nn.Module):
+    """Predicts digit k for an image whose brightest pixel in row 0 is column k (k < 10).
+
+    Lets a test choose each image's prediction independently of its label. It also records,
+    at every forward, whether it was in training mode and whether gradients were on.
+    """
+
+    def __init__(self):
+        super().__init__()
+        self.scale = nn.Parameter(torch.tensor(10.0))  # one parameter, so .to(device) matters
+        self.calls: list[tuple[bool, bool]] = []
+
+    def forward(self, x):
+        self.calls.append((self.training, torch.is_grad_enabled()))
+        return x.reshape(len(x), -1)[:, :10] * self.scale
+
+
+def image_predicted_as(digit: int, seed: int = 0) -> torch.Tensor:
+    """An image (1, 28, 28) that PixelReader predicts as `digit`."""
+    generator = torch.Generator().manual_seed(seed)
+    image = torch.rand(1, IMAGE_SIZE, IMAGE_SIZE, generator=generator) * 0.1
+    image[0, 0, digit] = 1.0
+    return image

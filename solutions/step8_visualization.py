@@ -1,0 +1,54 @@
+"""Step 8: prediction with image visualisation.
+
+A grid of test digits, each titled with what the network predicted and what the truth is,
+shows at a glance where the network is right (green) and where it is wrong (red).
+"""
+
+import math
+from pathlib import Path
+
+import matplotlib.pyplot as plt
+import torch
+
+from .step7_batch_prediction import predict_batch
+
+
+def plot_predictions(model, dataset, device, indices=None, count: int = 12, cols: int = 6):
+    """A grid of digits titled `pred: P` and `true: T`, green where they agree, red where not."""
+    indices = list(range(count)) if indices is None else list(indices)
+    samples = [dataset[i] for i in indices]
+    images = torch.stack([image for image, _ in samples])
+    labels = [int(label) for _, label in samples]
+    predictions = predict_batch(model, images, device).tolist()
+
+    cols = min(cols, len(indices))
+    rows = math.ceil(len(indices) / cols)
+    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
+    for ax, image, predicted, true in zip(axes.flat, images, predictions, labels):
+        ax.imshow(image.squeeze(0), cmap="gray")
+        ax.set_title(f"pred: {predicted}\ntrue: {true}", color="green" if predicted == true else "red")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    for ax in axes.flat[len(indices) :]:
+        ax.remove()  # one axes per image: drop the empty cells of the last row
+    fig.tight_layout()
+    return fig
+
+
+def plot_losses(losses):
+    """The training loss against the epoch."""
+    fig, ax = plt.subplots(figsize=(5, 3.5))
+    ax.plot(range(1, len(losses) + 1), losses, marker="o")
+    ax.set_xlabel("epoch")
+    ax.set_ylabel("mean training loss")
+    ax.set_title("Training loss")
+    fig.tight_layout()
+    return fig
+
+
+def save_figure(fig, path) -> Path:
+    """Write `fig` to `path`, creating its folder; returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120, bbox_inches="tight")
+    return path
