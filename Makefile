@@ -27,7 +27,7 @@ data: $(INSTALLED)
 	$(PY) -m kata.data
 
 test: $(INSTALLED)
-	$(PY) -m pytest --impl $(IMPL) $(if $(STEP),--step $(STEP)) $(PYTEST_ARGS)
+	$(PY) -m pytest --impl $(IMPL) $(if $(STEP),--step $(STEP)) --tb=short $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

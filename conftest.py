@@ -20,18 +20,16 @@ import matplotlib
 
 matplotlib.use("Agg")  # no windows during tests, and the same output on every machine
 
-import matplotlib.pyplot as plt  # noqa: E402
-import pytest  # noqa: E402
-import torch  # noqa: E402
-from hypothesis import settings  # noqa: E402
+import matplotlib.pyplot as plt
+import pytest
+import torch
+from hypothesis import settings
 
-from kata import KataTodo  # noqa: E402
-from kata.progress import DONE, TODO, Progress  # noqa: E402
-from kata.steps import CAPSTONE, STEPS, step_of_test_file  # noqa: E402
+from kata import KataTodo, data
+from kata.progress import DONE, TODO, Progress
+from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
 
 TEST_SEED = 0
-MNIST_FILES = ("train-images-idx3-ubyte", "train-labels-idx1-ubyte",
-               "t10k-images-idx3-ubyte", "t10k-labels-idx1-ubyte")
 
 # "dev" keeps the learner's loop fast; "ci" is thorough and the same on every run.
 settings.register_profile("dev", max_examples=15, deadline=2000)
@@ -45,7 +43,7 @@ def pytest_addoption(parser):
     group.addoption("--device", default=os.environ.get("KATA_DEVICE", "auto"),
                     help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     group.addoption("--require-data", action="store_true",
-                    help="fail, instead of skip, the tests that need the real MNIST when it is missing")
+                    help="fail, instead of skip, the tests that need the real MNIST when missing")
     group.addoption("--step", help="run only one step's tests: 1..8 or capstone")
     group.addoption("--expect", choices=(DONE, TODO),
                     help="fail the run unless every step is done, or every step is still todo")
@@ -65,7 +63,7 @@ class Implementation:
         self.name = name
 
     def step(self, number: int):
-        return importlib.import_module(f"{self.name}.{STEPS[number - 1].module}")
+        return load_step(self.name, number)
 
 
 @pytest.fixture(scope="session")
@@ -159,11 +157,9 @@ def close_figures():
 @pytest.fixture(scope="session")
 def mnist_root(request) -> Path:
     """The folder holding the real MNIST (MNIST_ROOT); skips, or fails under CI, when missing."""
-    root = Path(os.environ.get("MNIST_ROOT", "data"))
-    missing = [name for name in MNIST_FILES if not (root / "MNIST" / "raw" / name).exists()]
-    if missing:
-        message = (f"the real MNIST is not in {root / 'MNIST' / 'raw'} (missing {missing[0]}): "
-                   "run `make data`, or set MNIST_ROOT to a folder that holds MNIST/raw")
+    root = data.mnist_root()
+    if data.missing_files(root):
+        message = data.how_to_get(root)
         if os.environ.get("CI") or request.config.getoption("--require-data"):
             pytest.fail(message)
         pytest.skip(message)

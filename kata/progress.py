@@ -76,7 +76,8 @@ class Progress:
                 problems.append(f"{label} is {result.status}, but an untouched stub must be todo")
         if expect == TODO:
             ran = {label for label, _, _ in self.rows()}
-            problems += [f"step {s.number} ran no test" for s in STEPS if f"step {s.number}" not in ran]
+            problems += [f"step {step.number} ran no test"
+                         for step in STEPS if f"step {step.number}" not in ran]
         return problems
 
     def board(self) -> list[str]:

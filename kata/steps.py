@@ -1,6 +1,8 @@
 """The eight steps of the kata: one module, one test file and one title each."""
 
+import importlib
 from dataclasses import dataclass
+from types import ModuleType
 
 
 @dataclass(frozen=True)
@@ -40,3 +42,8 @@ def step_of_test_file(filename: str) -> int | str | None:
     if filename == f"test_{CAPSTONE}.py":
         return CAPSTONE
     return None
+
+
+def load_step(package: str, number: int) -> ModuleType:
+    """Step `number`'s module of `package` (exercises, solutions, or any package of the eight)."""
+    return importlib.import_module(f"{package}.{STEPS[number - 1].module}")

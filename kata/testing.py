@@ -37,7 +37,8 @@ def digit_images(labels: torch.Tensor, generator: torch.Generator) -> torch.Tens
     return images.to(torch.uint8)
 
 
-def write_fake_mnist(root: Path, train_count: int = 64, test_count: int = 32, seed: int = 0) -> Path:
+def write_fake_mnist(root: Path, train_count: int = 64, test_count: int = 32,
+                     seed: int = 0) -> Path:
     """Write a tiny MNIST in torchvision's layout (root/MNIST/raw) and return root."""
     generator = torch.Generator().manual_seed(seed)
     raw = Path(root) / "MNIST" / "raw"

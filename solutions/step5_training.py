@@ -30,7 +30,9 @@ def train_epoch(model, loader, loss_fn, optimizer, device) -> float:
     return total_loss / sample_count
 
 
-def fit(model, loader, loss_fn, optimizer, device, epochs: int = 1, progress: bool = False):
+def fit(
+    model, loader, loss_fn, optimizer, device, epochs: int = 1, progress: bool = False
+) -> list[float]:
     """Train for `epochs` epochs; returns the mean loss of each."""
     losses = []
     for epoch in range(1, epochs + 1):

@@ -9,11 +9,15 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 import torch
+from matplotlib.figure import Figure
+from matplotlib.ticker import MaxNLocator
 
 from .step7_batch_prediction import predict_batch
 
 
-def plot_predictions(model, dataset, device, indices=None, count: int = 12, cols: int = 6):
+def plot_predictions(
+    model, dataset, device, indices=None, count: int = 12, cols: int = 6
+) -> Figure:
     """A grid of digits titled `pred: P` and `true: T`, green where they agree, red where not."""
     indices = list(range(count)) if indices is None else list(indices)
     samples = [dataset[i] for i in indices]
@@ -23,26 +27,28 @@ def plot_predictions(model, dataset, device, indices=None, count: int = 12, cols
 
     cols = min(cols, len(indices))
     rows = math.ceil(len(indices) / cols)
-    fig, axes = plt.subplots(rows, cols, figsize=(1.6 * cols, 1.9 * rows), squeeze=False)
+    fig, axes = plt.subplots(
+        rows, cols, figsize=(1.5 * cols, 2.0 * rows), squeeze=False, layout="constrained"
+    )
     for ax, image, predicted, true in zip(axes.flat, images, predictions, labels):
-        ax.imshow(image.squeeze(0), cmap="gray")
-        ax.set_title(f"pred: {predicted}\ntrue: {true}", color="green" if predicted == true else "red")
+        ax.imshow(image.squeeze(0).numpy(), cmap="gray")
+        colour = "green" if predicted == true else "red"
+        ax.set_title(f"pred: {predicted}\ntrue: {true}", color=colour, fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
     for ax in axes.flat[len(indices) :]:
         ax.remove()  # one axes per image: drop the empty cells of the last row
-    fig.tight_layout()
     return fig
 
 
-def plot_losses(losses):
+def plot_losses(losses) -> Figure:
     """The training loss against the epoch."""
-    fig, ax = plt.subplots(figsize=(5, 3.5))
+    fig, ax = plt.subplots(figsize=(5, 3.5), layout="constrained")
     ax.plot(range(1, len(losses) + 1), losses, marker="o")
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # epochs are whole numbers
     ax.set_xlabel("epoch")
     ax.set_ylabel("mean training loss")
     ax.set_title("Training loss")
-    fig.tight_layout()
     return fig
 
 

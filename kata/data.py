@@ -1,0 +1,58 @@
+"""Find or download MNIST: `make data` (python -m kata.data).
+
+The dataset goes to MNIST_ROOT (default: data), in torchvision's layout: MNIST_ROOT/MNIST/raw.
+"""
+
+import os
+import sys
+from pathlib import Path
+
+MNIST_FILES = (
+    "train-images-idx3-ubyte",
+    "train-labels-idx1-ubyte",
+    "t10k-images-idx3-ubyte",
+    "t10k-labels-idx1-ubyte",
+)
+
+
+def mnist_root() -> Path:
+    return Path(os.environ.get("MNIST_ROOT", "data"))
+
+
+def missing_files(root: Path) -> list[str]:
+    """The MNIST files not found under root/MNIST/raw."""
+    return [name for name in MNIST_FILES if not (Path(root) / "MNIST" / "raw" / name).exists()]
+
+
+def how_to_get(root: Path) -> str:
+    return (f"MNIST is not in {Path(root) / 'MNIST' / 'raw'}: run `make data` to download it, "
+            "or set MNIST_ROOT to a folder that holds MNIST/raw")
+
+
+def download(root: Path) -> None:
+    """Download both splits with torchvision, through the reference step 2."""
+    from solutions.step2_dataset import load_mnist
+
+    for train in (True, False):
+        load_mnist(root, train=train, download=True)
+
+
+def main() -> int:
+    root = mnist_root()
+    if not missing_files(root):
+        print(f"MNIST is ready in {root / 'MNIST' / 'raw'}")
+        return 0
+    print(f"downloading MNIST into {root} ...")
+    try:
+        download(root)
+    except (OSError, RuntimeError) as error:
+        print(f"could not download MNIST: {error}\n"
+              "If this machine is offline, copy the four files of MNIST/raw from a machine that "
+              "has them and set MNIST_ROOT to the folder above MNIST.", file=sys.stderr)
+        return 1
+    print(f"MNIST is ready in {root / 'MNIST' / 'raw'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
