@@ -23,7 +23,7 @@ matplotlib.use("Agg")  # no windows during tests, and the same output on every m
 import matplotlib.pyplot as plt
 import pytest
 import torch
-from hypothesis import settings
+from hypothesis import Phase, settings
 
 from kata import KataTodo, data
 from kata.progress import DONE, TODO, Progress
@@ -31,9 +31,12 @@ from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
 
 TEST_SEED = 0
 
-# "dev" keeps the learner's loop fast; "ci" is thorough and the same on every run.
-settings.register_profile("dev", max_examples=15, deadline=2000)
-settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True)
+# "dev" keeps the learner's loop fast; "ci" is thorough and the same on every run. Neither
+# runs the "explain" phase: re-running a failing example costs seconds when a model is slow.
+QUICK_PHASES = tuple(phase for phase in Phase if phase is not Phase.explain)
+settings.register_profile("dev", max_examples=15, deadline=2000, phases=QUICK_PHASES)
+settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
+                          phases=QUICK_PHASES)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
 def pytest_addoption(parser):

@@ -34,7 +34,8 @@ def train_epoch(model, loader, loss_fn, optimizer, device) -> float:
     number of samples and divide by the total count.
     Look up: `model.train()`, `tensor.to(device)`.
     Hint: a plain mean of batch losses is wrong when the last batch is short; weight each
-    batch's loss by `len(labels)` so it counts for what it holds.
+    batch's loss by `len(labels)` so it counts for what it holds. Count the samples as you
+    go rather than asking `loader.dataset`: `fit` may hand you a progress bar instead.
     """
     raise KataTodo("Step 5: train on every batch of `loader` and return the mean loss per sample.")
 
