@@ -2,7 +2,7 @@
 #   make demo    train the reference on MNIST, evaluate it, save the model and plots
 #   make check   prove the kata is sound: ruff, solutions pass, exercises are all todo
 #   make test    the learner's loop (STEP=n for one step, IMPL=pkg for another package)
-# IMPL defaults to exercises for `make test` and to solutions for `make demo`.
+# IMPL defaults to $KATA_IMPL or exercises for `make test`, and to solutions for `make demo`.
 
 PYTHON ?= python3
 VENV ?= .venv
@@ -29,7 +29,7 @@ data: $(INSTALLED)
 	$(PY) -m kata.data
 
 test: $(INSTALLED)
-	$(PY) -m pytest --impl $(or $(IMPL),exercises) $(if $(STEP),--step $(STEP)) --tb=short $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(IMPL),--impl $(IMPL)) $(if $(STEP),--step $(STEP)) --tb=short $(PYTEST_ARGS)
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .

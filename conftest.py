@@ -26,15 +26,17 @@ import torch
 from hypothesis import Phase, settings
 
 from kata import KataTodo, data
+from kata.device import resolve_device
 from kata.progress import DONE, TODO, Progress
 from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
 
 TEST_SEED = 0
 
 # "dev" keeps the learner's loop fast; "ci" is thorough and the same on every run. Neither
-# runs the "explain" phase: re-running a failing example costs seconds when a model is slow.
+# has a deadline (pytest-timeout stops a hang, and a first CUDA call is slow) nor runs the
+# "explain" phase (re-running a failing example costs seconds when a model is slow).
 QUICK_PHASES = tuple(phase for phase in Phase if phase is not Phase.explain)
-settings.register_profile("dev", max_examples=15, deadline=2000, phases=QUICK_PHASES)
+settings.register_profile("dev", max_examples=15, deadline=None, phases=QUICK_PHASES)
 settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True,
                           phases=QUICK_PHASES)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
@@ -52,8 +54,17 @@ def pytest_addoption(parser):
                     help="fail the run unless every step is done, or every step is still todo")
 
 
+device_key = pytest.StashKey[torch.device]()
+
+
 def pytest_configure(config):
-    config.pluginmanager.register(ProgressReporter(config.getoption("--expect")), "kata-progress")
+    try:  # a wrong --device stops the run at once, instead of erroring in every test
+        config.stash[device_key] = resolve_device(config.getoption("--device"))
+    except ValueError as error:
+        raise pytest.UsageError(f"--device: {error}") from error
+    if not hasattr(config, "workerinput"):  # under xdist, only the controller sees every test
+        config.pluginmanager.register(ProgressReporter(config.getoption("--expect")),
+                                      "kata-progress")
 
 
 # ---------------------------------------------------------------- the implementation under test
@@ -79,69 +90,25 @@ def impl(request) -> Implementation:
     return Implementation(name)
 
 
-@pytest.fixture(scope="session")
-def step1(impl):
-    return impl.step(1)
+def step_fixture(number: int):
+    """A fixture `stepN`: the module of step N of the package under test."""
+
+    @pytest.fixture(scope="session", name=f"step{number}")
+    def step_module(impl):
+        return impl.step(number)
+
+    return step_module
 
 
-@pytest.fixture(scope="session")
-def step2(impl):
-    return impl.step(2)
-
-
-@pytest.fixture(scope="session")
-def step3(impl):
-    return impl.step(3)
-
-
-@pytest.fixture(scope="session")
-def step4(impl):
-    return impl.step(4)
-
-
-@pytest.fixture(scope="session")
-def step5(impl):
-    return impl.step(5)
-
-
-@pytest.fixture(scope="session")
-def step6(impl):
-    return impl.step(6)
-
-
-@pytest.fixture(scope="session")
-def step7(impl):
-    return impl.step(7)
-
-
-@pytest.fixture(scope="session")
-def step8(impl):
-    return impl.step(8)
+step1, step2, step3, step4, step5, step6, step7, step8 = (step_fixture(n) for n in range(1, 9))
 
 
 # ---------------------------------------------------------------- device, seeds, figures, data
 
 
-def resolve_device(name: str) -> torch.device:
-    """The test device, chosen without the learner's step 1 so that its bugs stay in step 1."""
-    if name == "auto":
-        if torch.cuda.is_available():
-            return torch.device("cuda")
-        return torch.device("mps" if torch.backends.mps.is_available() else "cpu")
-    device = torch.device(name)
-    available = {
-        "cpu": True,
-        "cuda": torch.cuda.is_available() and (device.index or 0) < torch.cuda.device_count(),
-        "mps": torch.backends.mps.is_available(),
-    }
-    if not available.get(device.type, False):
-        raise pytest.UsageError(f"--device {name}: this machine has no such device")
-    return device
-
-
 @pytest.fixture(scope="session")
 def device(request) -> torch.device:
-    return resolve_device(request.config.getoption("--device"))
+    return request.config.stash[device_key]
 
 
 @pytest.fixture(autouse=True)
@@ -160,7 +127,7 @@ def close_figures():
 @pytest.fixture(scope="session")
 def mnist_root(request) -> Path:
     """The folder holding the real MNIST (MNIST_ROOT); skips, or fails under CI, when missing."""
-    root = data.mnist_root()
+    root = data.mnist_root(default=request.config.rootpath / "data")
     if data.missing_files(root):
         message = data.how_to_get(root)
         if os.environ.get("CI") or request.config.getoption("--require-data"):

@@ -16,9 +16,8 @@ import tempfile
 import time
 from pathlib import Path
 
-import torch
-
 from .capstone import CPU_SETTING, GPU_SETTING, run_pipeline, setting_for
+from .device import resolve_device
 from .variants import build_alternative
 
 
@@ -36,7 +35,7 @@ def main(argv=None) -> int:
     packages = args.impl + args.alternative or ["solutions", "tutorial_network"]
     alternatives = args.alternative or ([] if args.impl else ["tutorial_network"])
 
-    device = torch.device(args.device)
+    device = resolve_device(args.device)
     setting = {"cpu": CPU_SETTING, "gpu": GPU_SETTING}.get(args.setting) or setting_for(device)
     print(f"device {device}: {setting}")
     with tempfile.TemporaryDirectory() as workdir:

@@ -15,8 +15,9 @@ MNIST_FILES = (
 )
 
 
-def mnist_root() -> Path:
-    return Path(os.environ.get("MNIST_ROOT", "data"))
+def mnist_root(default: Path = Path("data")) -> Path:
+    """$MNIST_ROOT as given, or `default` when it is not set."""
+    return Path(os.environ["MNIST_ROOT"]) if "MNIST_ROOT" in os.environ else Path(default)
 
 
 def missing_files(root: Path) -> list[str]:
@@ -30,11 +31,20 @@ def how_to_get(root: Path) -> str:
 
 
 def download(root: Path) -> None:
-    """Download both splits with torchvision, through the reference step 2."""
+    """Download both splits with torchvision, through the reference step 2.
+
+    Raises FileNotFoundError that says what to do when the download fails (e.g. offline).
+    """
     from solutions.step2_dataset import load_mnist
 
-    for train in (True, False):
-        load_mnist(root, train=train, download=True)
+    try:
+        for train in (True, False):
+            load_mnist(root, train=train, download=True)
+    except (OSError, RuntimeError) as error:
+        raise FileNotFoundError(
+            f"could not download MNIST into {root}: {error}\n"
+            "If this machine is offline, copy the four files of MNIST/raw from a machine that "
+            "has them and set MNIST_ROOT to the folder above MNIST.") from error
 
 
 def main() -> int:
@@ -45,10 +55,8 @@ def main() -> int:
     print(f"downloading MNIST into {root} ...")
     try:
         download(root)
-    except (OSError, RuntimeError) as error:
-        print(f"could not download MNIST: {error}\n"
-              "If this machine is offline, copy the four files of MNIST/raw from a machine that "
-              "has them and set MNIST_ROOT to the folder above MNIST.", file=sys.stderr)
+    except FileNotFoundError as error:
+        print(error, file=sys.stderr)
         return 1
     print(f"MNIST is ready in {root / 'MNIST' / 'raw'}")
     return 0

@@ -27,7 +27,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         prog="python -m kata.demo",
         description="Train the kata's CNN on MNIST, evaluate it on the test set, save artifacts.")
     parser.add_argument("--impl", default="solutions", help="package of the eight steps")
-    parser.add_argument("--epochs", type=int, default=3)
+    parser.add_argument("--epochs", type=int, default=5)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--seed", type=int, default=0)
@@ -43,16 +43,19 @@ def parse_args(argv=None) -> argparse.Namespace:
 def run(args: argparse.Namespace) -> float:
     step1, step2, step4, step5, step7, step8 = (
         load_step(args.impl, number) for number in (1, 2, 4, 5, 7, 8))
-    device = step1.get_device(args.device)
+    try:
+        device = step1.get_device(args.device)
+    except ValueError as error:
+        raise SystemExit(f"--device {args.device}: {error}") from error
     step1.set_seed(args.seed)
     versions = ", ".join(f"{name} {version}" for name, version in step1.library_versions().items())
     print(f"{args.impl} on {device} ({versions})")
 
-    download = bool(data.missing_files(args.root))
-    if download:
+    if data.missing_files(args.root):
         print(f"MNIST is not in {args.root}: downloading it")
-    train_set = step2.load_mnist(args.root, train=True, download=download)
-    test_set = step2.load_mnist(args.root, train=False, download=download)
+        data.download(args.root)
+    train_set = step2.load_mnist(args.root, train=True)
+    test_set = step2.load_mnist(args.root, train=False)
     train_loader = step2.make_loader(train_set, batch_size=args.batch_size, shuffle=True,
                                      limit=args.limit, seed=args.seed)
     test_loader = step2.make_loader(test_set, batch_size=1000)
@@ -87,8 +90,8 @@ def main(argv=None) -> int:
         print(f"The demo reached a step you have not written yet. {todo}\n"
               f"Run `make test` to see which steps are done.", file=sys.stderr)
         return 2
-    except FileNotFoundError as error:
-        print(f"{error}\n{data.how_to_get(args.root)}", file=sys.stderr)
+    except FileNotFoundError as error:  # no MNIST, and no way to download it
+        print(error, file=sys.stderr)
         return 1
     return 0
 

@@ -11,14 +11,6 @@ class Step:
     module: str
     title: str
 
-    @property
-    def test_file(self) -> str:
-        return f"tests/test_{self.module}.py"
-
-    @property
-    def exercise_file(self) -> str:
-        return f"exercises/{self.module}.py"
-
 
 STEPS = (
     Step(1, "step1_libraries", "Importing libraries"),

@@ -4,6 +4,7 @@ The step tests use these instead of the learner's other steps and the real MNIST
 in one step fails only that step's tests, and the suite runs in seconds and offline.
 """
 
+import re
 import struct
 from pathlib import Path
 
@@ -12,6 +13,7 @@ from torch import nn
 from torch.utils.data import Dataset
 
 IMAGE_SIZE = 28
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # written out: a learner's wrong constant cannot leak in
 IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC = 2051, 2049
 
 
@@ -67,7 +69,7 @@ def learnable_digits(count: int, seed: int = 0) -> TensorDigits:
     """Normalised-looking images with labels a small model can learn in a few steps."""
     generator = torch.Generator().manual_seed(seed)
     labels = torch.arange(count) % 10
-    images = digit_images(labels, generator).float().div(255).sub(0.1307).div(0.3081)
+    images = digit_images(labels, generator).float().div(255).sub(MNIST_MEAN).div(MNIST_STD)
     return TensorDigits(images.unsqueeze(1), labels)
 
 
@@ -105,3 +107,34 @@ def image_predicted_as(digit: int, seed: int = 0) -> torch.Tensor:
     image = torch.rand(1, IMAGE_SIZE, IMAGE_SIZE, generator=generator) * 0.1
     image[0, 0, digit] = 1.0
     return image
+
+
+# Each title field of a prediction plot, how to find it (any order or separator:
+# "pred: 3\ntrue: 5", "True=5, Pred=3"), and what it should hold.
+TITLE_FIELDS = {
+    "pred": (re.compile(r"pred\w*\s*[:=]\s*(\d+)", re.IGNORECASE),
+             "the model's prediction for that image"),
+    "true": (re.compile(r"true\s*[:=]\s*(\d+)", re.IGNORECASE),
+             "the image's label from the dataset"),
+}
+
+
+def panels(fig) -> list:
+    """The figure's axes in reading order: row by row from the top, left to right."""
+    def place(ax):
+        box = ax.get_position()
+        return -round(box.y1, 2), round(box.x0, 2)
+
+    return sorted(fig.axes, key=place)
+
+
+def title_number(ax, field: str) -> int:
+    """The number after `pred:` or `true:` (the field) in the title of an axes."""
+    pattern, meaning = TITLE_FIELDS[field]
+    title = ax.get_title()
+    found = pattern.search(title)
+    assert found, (
+        f"plot_predictions: the title {title!r} has no `{field}: ...` -- "
+        f"write `{field}: ` followed by {meaning} in each title"
+    )
+    return int(found.group(1))

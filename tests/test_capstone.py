@@ -1,16 +1,15 @@
 """The capstone: your steps 2, 4, 5, 6, 7 and 8 together, on the real MNIST.
 
-One epoch of training on a subset (on a CUDA GPU, the whole training set) must give a network
+One epoch of training on a subset (larger on a CUDA GPU) must give a network
 that reads digits it has never seen. The thresholds and how they were calibrated are in
 kata/capstone.py and the README.
 """
-
-import re
 
 import pytest
 import torch
 
 from kata.capstone import run_pipeline, setting_for
+from kata.testing import panels, title_number
 
 pytestmark = [pytest.mark.capstone, pytest.mark.real_data, pytest.mark.timeout(300)]
 
@@ -57,6 +56,6 @@ def test_prediction_plot_shows_the_trained_models_answers(trained, step7, step8,
     figure = step8.plot_predictions(trained.model, trained.test_set, device, count=6)
     images = torch.stack([trained.test_set[i][0] for i in range(6)])
     predicted = step7.predict_batch(trained.model, images, device).tolist()
-    titles = [ax.get_title() for ax in figure.axes]
-    shown = [int(re.search(r"pred:\s*(\d)", title).group(1)) for title in titles]
-    assert shown == predicted, f"the titles {titles} do not show the predictions {predicted}"
+    shown = [title_number(ax, "pred") for ax in panels(figure)]
+    assert shown == predicted, (
+        f"the titles show the predictions {shown}, but the trained model predicts {predicted}")

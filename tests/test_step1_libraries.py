@@ -104,7 +104,7 @@ def test_get_device_rejects_an_unavailable_device(step1, pretend_machine, name, 
         f"get_device({name!r}) raised ValueError({message!r}); name {name!r} in the message")
 
 
-@pytest.mark.parametrize("name", ["tpu", "gpu", ""])
+@pytest.mark.parametrize("name", ["tpu", "gpu", "npu"])
 def test_get_device_rejects_an_unknown_name(step1, pretend_machine, name):
     """Catches: letting torch's RuntimeError through, or quietly falling back to the cpu."""
     pretend_machine(cuda_count=1, mps=True)

@@ -5,7 +5,6 @@ a small TensorDigits dataset whose labels they choose separately. So they know e
 title must say what, and which must be green or red, whatever your network from step 3 does.
 """
 
-import re
 import struct
 from pathlib import Path
 
@@ -16,21 +15,13 @@ import torch
 from matplotlib.colors import to_rgb
 from matplotlib.figure import Figure
 
-from kata.testing import PixelReader, TensorDigits, image_predicted_as
+from kata.testing import PixelReader, TensorDigits, image_predicted_as, panels, title_number
 
 # What PixelReader predicts for each sample, and each sample's true label: some agree, some not.
 PREDICTED = [3, 0, 5, 7, 1, 9, 2, 8, 4, 6, 2, 5, 0, 8]
 LABELS = [3, 2, 5, 1, 1, 0, 2, 4, 4, 9, 7, 5, 6, 8]
 DEFAULT_COUNT = 12
 
-# Each title field, how to find it (any order or separator: "pred: 3\ntrue: 5", "True=5, Pred=3"),
-# and what it should hold.
-TITLE_FIELDS = {
-    "pred": (re.compile(r"pred\w*\s*[:=]\s*(\d+)", re.IGNORECASE),
-             "the model's prediction for that image"),
-    "true": (re.compile(r"true\s*[:=]\s*(\d+)", re.IGNORECASE),
-             "the image's label from the dataset"),
-}
 # Twenty epochs of a loss that falls with small bumps, so that sorting it changes it.
 BUMPY_LOSSES = [3 / (1 + epoch) + epoch % 3 / 10 for epoch in range(20)]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
@@ -45,15 +36,6 @@ def digits() -> TensorDigits:
 @pytest.fixture
 def reader(device) -> PixelReader:
     return PixelReader().to(device)
-
-
-def panels(fig) -> list:
-    """The figure's axes in reading order: row by row from the top, left to right."""
-    def place(ax):
-        box = ax.get_position()
-        return -round(box.y1, 2), round(box.x0, 2)
-
-    return sorted(fig.axes, key=place)
 
 
 def shown_image(ax) -> np.ndarray:
@@ -78,18 +60,6 @@ def shows_ticks(ax) -> bool:
                for axis in (ax.xaxis, ax.yaxis) if axis.get_visible()
                for tick in axis.get_major_ticks()
                for part in (tick.tick1line, tick.tick2line, tick.label1, tick.label2))
-
-
-def title_number(ax, field: str) -> int:
-    """The number after `pred:` or `true:` (the field) in the title of an axes."""
-    pattern, meaning = TITLE_FIELDS[field]
-    title = ax.get_title()
-    found = pattern.search(title)
-    assert found, (
-        f"plot_predictions: the title {title!r} has no `{field}: ...` -- "
-        f"write `{field}: ` followed by {meaning} in each title"
-    )
-    return int(found.group(1))
 
 
 def colour_name(colour) -> str:

@@ -12,7 +12,11 @@ pytest_plugins = ["pytester"]
 
 CONFTEST = (Path(__file__).resolve().parents[2] / "conftest.py").read_text()
 
-TODO_STUB = 'from kata import KataTodo\n\ndef answer():\n    raise KataTodo("Step {n}: write answer")\n'
+TODO_STUB = """from kata import KataTodo
+
+def answer():
+    raise KataTodo("Step {n}: write answer")
+"""
 WRITTEN = "def answer():\n    return 42\n"
 WRONG = "def answer():\n    return 41\n"
 STEP_TEST = """
@@ -67,7 +71,8 @@ def test_expect_todo_fails_when_a_step_is_already_done(kata_run):
     """A stub left solved by accident in exercises/ must not go unnoticed."""
     result = kata_run({4: WRITTEN}, "--expect", "todo")
     assert result.ret == pytest.ExitCode.TESTS_FAILED
-    result.stdout.fnmatch_lines(["*NOT MET*", "*step 4 is done, but an untouched stub must be todo*"])
+    result.stdout.fnmatch_lines(
+        ["*NOT MET*", "*step 4 is done, but an untouched stub must be todo*"])
 
 
 def test_expect_done_fails_when_a_test_reaches_a_stub(kata_run):
