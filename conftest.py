@@ -139,7 +139,14 @@ def mnist_root(request) -> Path:
 # ---------------------------------------------------------------- steps, todo and the board
 
 
+def run_order(item) -> int:
+    """Steps in the tutorial's order, then the capstone, then anything else."""
+    step = step_of_test_file(item.path.name)
+    return step if isinstance(step, int) else len(STEPS) + (1 if step == CAPSTONE else 2)
+
+
 def pytest_collection_modifyitems(config, items):
+    items.sort(key=run_order)  # stable: a file's tests keep their order
     wanted = config.getoption("--step")
     if wanted is None:
         return
