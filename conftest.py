@@ -41,6 +41,7 @@ settings.register_profile("ci", max_examples=40, deadline=None, derandomize=True
                           phases=QUICK_PHASES)
 settings.load_profile("ci" if os.environ.get("CI") else "dev")
 
+
 def pytest_addoption(parser):
     group = parser.getgroup("kata")
     group.addoption("--impl", default=os.environ.get("KATA_IMPL", "exercises"),
