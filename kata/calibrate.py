@@ -9,13 +9,13 @@ minimum and the threshold the capstone test uses on that device.
 """
 
 import argparse
-import os
 import statistics
 import sys
 import tempfile
 import time
 from pathlib import Path
 
+from . import data
 from .capstone import CPU_SETTING, GPU_SETTING, run_pipeline, setting_for
 from .device import resolve_device
 from .variants import build_alternative
@@ -30,23 +30,24 @@ def main(argv=None) -> int:
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--setting", choices=("cpu", "gpu"),
                         help="whose threshold to calibrate (default: the device's)")
-    parser.add_argument("--root", default=os.environ.get("MNIST_ROOT", "data"))
+    parser.add_argument("--root", type=Path, default=data.mnist_root(),
+                        help="MNIST folder (default: $MNIST_ROOT or data)")
     args = parser.parse_args(argv)
-    packages = args.impl + args.alternative or ["solutions", "tutorial_network"]
-    alternatives = args.alternative or ([] if args.impl else ["tutorial_network"])
+    if not args.impl and not args.alternative:  # the two networks the thresholds rest on
+        args.impl, args.alternative = ["solutions"], ["tutorial_network"]
 
     device = resolve_device(args.device)
     setting = {"cpu": CPU_SETTING, "gpu": GPU_SETTING}.get(args.setting) or setting_for(device)
     print(f"device {device}: {setting}")
     with tempfile.TemporaryDirectory() as workdir:
-        for name in alternatives:
+        for name in args.alternative:
             build_alternative(Path(workdir), name)
         sys.path.insert(0, workdir)
-        for package in packages:
+        for package in args.impl + args.alternative:
             accuracies = []
             for seed in range(args.seeds):
                 started = time.perf_counter()
-                result = run_pipeline(package, Path(args.root), device, setting, seed=seed)
+                result = run_pipeline(package, args.root, device, setting, seed=seed)
                 accuracies.append(result.accuracy)
                 print(f"{package} seed {seed:2d}: accuracy {result.accuracy:.4f} "
                       f"({time.perf_counter() - started:.1f} s)", flush=True)
