@@ -1,7 +1,16 @@
 # The kata's commands. Each target installs what it needs into .venv first.
 #   make demo    train the reference on MNIST, evaluate it, save the model and plots
 #   make check   prove the kata is sound: ruff, solutions pass, exercises are all todo
-#   make test    the learner's loop (STEP=n for one step, IMPL=pkg for another package)
+#   make test    the learner's loop (STEP=n for one step, IMPL=pkg for another package,
+#                VERBOSE=1 for pytest's full output)
+#   make hint    one more hint for STEP=n (default: the first step not done)
+#   make watch   re-run the current step's tests whenever a file in exercises/ is saved
+#   make grade   grade IMPL (default exercises) into reports/: results.json, junit.xml, summary.md
+#   make gradescope / make handout / make manifest   for instructors (see the README)
+#   make verify  the full proof: learner-mistake mutants caught, correct alternatives pass,
+#                the same results in random order and in parallel (make mutants alone too)
+#   make flaky   the training tests under N seeds (N=20): pass rate and closest margins
+#   make bench   the demo against the pytorch/examples recipe, timed (BENCH_ARGS=...)
 # IMPL defaults to $KATA_IMPL or exercises for `make test`, and to solutions for `make demo`.
 
 PYTHON ?= python3
@@ -15,8 +24,16 @@ IMPL ?=
 STEP ?=
 PYTEST_ARGS ?=
 DEMO_ARGS ?=
+BENCH_ARGS ?=
+VERBOSE ?=
+DEST ?=
+# Quiet by default: the board says what to do next; VERBOSE=1 shows every test and traceback.
+TEST_OUTPUT = $(if $(VERBOSE),-v --tb=short,-q --tb=no -rN)
 
-.PHONY: install data test check lint demo clean
+N ?= 20
+
+.PHONY: install data test hint watch grade gradescope handout manifest check lint demo bench \
+	mutants flaky verify clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -29,18 +46,52 @@ data: $(INSTALLED)
 	$(PY) -m kata.data
 
 test: $(INSTALLED)
-	$(PY) -m pytest $(if $(IMPL),--impl $(IMPL)) $(if $(STEP),--step $(STEP)) --tb=short $(PYTEST_ARGS)
+	$(PY) -m pytest $(if $(IMPL),--impl $(IMPL)) $(if $(STEP),--step $(STEP)) $(TEST_OUTPUT) \
+		$(PYTEST_ARGS)
+
+hint: $(INSTALLED)
+	@$(PY) -m kata.hints $(STEP)
+
+watch: $(INSTALLED)
+	$(if $(IMPL),KATA_IMPL=$(IMPL)) $(PY) -m kata.watch $(PYTEST_ARGS)
+
+grade: $(INSTALLED)
+	$(PY) -m kata.grade $(if $(IMPL),--impl $(IMPL)) --out reports -- $(PYTEST_ARGS)
+
+gradescope: $(INSTALLED)
+	$(PY) -m kata.gradescope build dist/gradescope-autograder.zip
+
+handout: $(INSTALLED)
+	$(if $(DEST),,rm -rf dist/handout)
+	$(PY) -m kata.handout $(or $(DEST),dist/handout)
+
+manifest: $(INSTALLED)
+	$(PY) -m kata.manifest
 
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
+# A handout has no kata/tests/ and no solutions/: its check skips those two runs.
 check: lint
-	$(PY) -m pytest kata/tests --quiet $(PYTEST_ARGS)
-	$(PY) -m pytest --impl solutions --expect done $(PYTEST_ARGS)
+	$(PY) -m kata.manifest --check
+	$(if $(wildcard kata/tests),$(PY) -m pytest kata/tests --quiet $(PYTEST_ARGS))
+	$(if $(wildcard solutions),$(PY) -m pytest --impl solutions --expect done $(PYTEST_ARGS))
 	$(PY) -m pytest --impl exercises --expect todo --quiet $(PYTEST_ARGS)
 
 demo: $(INSTALLED)
 	$(PY) -m kata.demo --impl $(or $(IMPL),solutions) $(DEMO_ARGS)
 
+bench: $(INSTALLED)
+	$(PY) -m kata.bench $(BENCH_ARGS)
+
+mutants: $(INSTALLED)
+	$(PY) -m kata.mutants
+
+flaky: $(INSTALLED)
+	$(PY) -m kata.flaky --runs $(N)
+
+verify: $(INSTALLED)
+	$(PY) -m kata.verify
+
 clean:
-	rm -rf $(VENV) artifacts .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) artifacts reports dist .kata .pytest_cache .hypothesis .ruff_cache

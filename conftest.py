@@ -5,10 +5,13 @@ Switches (see the README):
   --device D  / KATA_DEVICE      auto, cpu, cuda, cuda:N or mps (default: auto)
   MNIST_ROOT                     where the real MNIST lives (default: data)
   --require-data                 missing real MNIST fails instead of skipping (also under CI)
-  --step N                       run only step N's tests (1..8 or capstone)
+  --step N                       run only step N's tests (1..8, capstone, or current: the
+                                 first step not done in the last run; `make watch` uses it)
   --expect done|todo             fail unless every step is done / every stub is still todo
 
-A test that reaches a KataTodo stub is reported as todo, not as failed.
+A test that reaches a KataTodo stub is reported as todo, not as failed. After the run, the
+board shows each step's status and points (grading.toml), what changed since the last run
+(.kata/progress.json), and the next step to work on with its first hint.
 """
 
 import importlib
@@ -26,11 +29,28 @@ import torch
 from hypothesis import Phase, settings
 
 from kata import KataTodo, data
+from kata.config import CONFIG_NAME, load_config
 from kata.device import resolve_device
-from kata.progress import DONE, TODO, Progress
+from kata.hints import first_hint
+from kata.progress import (
+    DONE,
+    HISTORY_NAME,
+    STATE_DIR_NAME,
+    STEP_KEYS,
+    TODO,
+    Progress,
+    current_step,
+    first_doc_line,
+    history_line,
+    load_history,
+    next_step_lines,
+    save_history,
+    short_message,
+)
 from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
 
-TEST_SEED = 0
+# KATA_SEED changes every test's seed at once: `make flaky` runs the suite under many seeds.
+TEST_SEED = int(os.environ.get("KATA_SEED", "0"))
 
 # "dev" keeps the learner's loop fast; "ci" is thorough and the same on every run. Neither
 # has a deadline (pytest-timeout stops a hang, and a first CUDA call is slow) nor runs the
@@ -50,7 +70,8 @@ def pytest_addoption(parser):
                     help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     group.addoption("--require-data", action="store_true",
                     help="fail, instead of skip, the tests that need the real MNIST when missing")
-    group.addoption("--step", help="run only one step's tests: 1..8 or capstone")
+    group.addoption("--step", help="run only one step's tests: 1..8, capstone, or current "
+                    "(the first step not done in the last run)")
     group.addoption("--expect", choices=(DONE, TODO),
                     help="fail the run unless every step is done, or every step is still todo")
 
@@ -58,14 +79,26 @@ def pytest_addoption(parser):
 device_key = pytest.StashKey[torch.device]()
 
 
+def history_file(config) -> Path:
+    return config.rootpath / STATE_DIR_NAME / HISTORY_NAME
+
+
 def pytest_configure(config):
     try:  # a wrong --device stops the run at once, instead of erroring in every test
         config.stash[device_key] = resolve_device(config.getoption("--device"))
     except ValueError as error:
         raise pytest.UsageError(f"--device: {error}") from error
+    if config.getoption("--step") == "current":
+        history = load_history(history_file(config), config.getoption("--impl"))
+        config.option.step = current_step(history)
     if not hasattr(config, "workerinput"):  # under xdist, only the controller sees every test
-        config.pluginmanager.register(ProgressReporter(config.getoption("--expect")),
-                                      "kata-progress")
+        config.pluginmanager.register(ProgressReporter(config), "kata-progress")
+
+
+def pytest_report_header(config):
+    if config.getoption("--step"):
+        return f"kata: step {config.getoption('--step')} of {config.getoption('--impl')}"
+    return None
 
 
 # ---------------------------------------------------------------- the implementation under test
@@ -112,11 +145,17 @@ def device(request) -> torch.device:
     return request.config.stash[device_key]
 
 
+@pytest.fixture(scope="session")
+def test_seed() -> int:
+    """The seed of every test: 0, or KATA_SEED."""
+    return TEST_SEED
+
+
 @pytest.fixture(autouse=True)
-def seed_everything():
+def seed_everything(test_seed):
     """Every test starts from the same random state, so its result never depends on order."""
-    random.seed(TEST_SEED)
-    torch.manual_seed(TEST_SEED)
+    random.seed(test_seed)
+    torch.manual_seed(test_seed)
 
 
 @pytest.fixture(autouse=True)
@@ -147,13 +186,15 @@ def run_order(item) -> int:
 
 
 def pytest_collection_modifyitems(config, items):
-    items.sort(key=run_order)  # stable: a file's tests keep their order
+    # Steps in the tutorial's order, unless pytest-randomly (-p randomly, as in `make verify`)
+    # has shuffled them to prove that no test depends on another.
+    if not config.pluginmanager.hasplugin("randomly"):
+        items.sort(key=run_order)  # stable: a file's tests keep their order
     wanted = config.getoption("--step")
     if wanted is None:
         return
-    valid = [str(step.number) for step in STEPS] + [CAPSTONE]
-    if wanted not in valid:
-        raise pytest.UsageError(f"--step {wanted}: choose one of {', '.join(valid)}")
+    if wanted not in STEP_KEYS:
+        raise pytest.UsageError(f"--step {wanted}: choose one of {', '.join(STEP_KEYS)}")
     selected, deselected = [], []
     for item in items:
         (selected if str(step_of_test_file(item.path.name)) == wanted else deselected).append(item)
@@ -169,6 +210,11 @@ def pytest_runtest_makereport(item, call):
         report.outcome = "skipped"
         report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
         report.kata_todo = True
+        report.kata_message = str(call.excinfo.value)
+    elif report.failed and call.excinfo is not None:
+        # The board and the grade show these two lines instead of the whole traceback.
+        report.kata_doc = first_doc_line(getattr(item, "function", None))
+        report.kata_message = short_message(call.excinfo.exconly())
     return report
 
 
@@ -181,10 +227,15 @@ def pytest_report_teststatus(report, config):
 class ProgressReporter:
     """Records each test's outcome per step, prints the board and checks --expect."""
 
-    def __init__(self, expect: str | None):
-        self.expect = expect
+    def __init__(self, config):
+        self.expect = config.getoption("--expect")
+        self.package = config.getoption("--impl")
+        self.history_file = history_file(config)
+        config_file = config.rootpath / CONFIG_NAME
+        self.grading = load_config(config.rootpath) if config_file.exists() else None
         self.progress = Progress()
         self.problems: list[str] = []
+        self.history: str | None = None
 
     def pytest_runtest_logreport(self, report):
         self.progress.record(report)
@@ -194,16 +245,28 @@ class ProgressReporter:
             self.problems = self.progress.unmet_expectation(self.expect)
             if self.problems:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
+        # A learner's history: --expect runs are soundness checks, not the learner's progress.
+        statuses = self.progress.statuses()
+        if statuses and not self.expect and session.exitstatus != pytest.ExitCode.INTERRUPTED:
+            before = load_history(self.history_file, self.package)
+            self.history = history_line(before, before | statuses)
+            save_history(self.history_file, self.package, statuses)
 
     def pytest_terminal_summary(self, terminalreporter):
-        board = self.progress.board()
+        board = self.progress.board(self.grading)
         if not board:
             return
+        terminalreporter.ensure_newline()  # else the first line after the section is blank
         terminalreporter.section("kata progress")
         for line in board:
             terminalreporter.write_line(line)
+        if self.history:
+            terminalreporter.write_line(self.history)
         if self.expect:
             verdict = "NOT MET" if self.problems else "met"
             terminalreporter.write_line(f"expectation --expect {self.expect}: {verdict}")
             for problem in self.problems:
                 terminalreporter.write_line(f"  - {problem}", red=True)
+        else:
+            for line in next_step_lines(self.progress, self.package, first_hint):
+                terminalreporter.write_line(line)

@@ -23,7 +23,8 @@ class DigitClassifier(nn.Module):
         `self.layers` must be an `nn.Sequential` that holds at least one `nn.Conv2d` and one
         `nn.Linear`; the constructor takes no arguments. A sound start: two Conv2d + ReLU +
         MaxPool2d blocks, then `nn.Flatten()` and Linear layers ending in 10 outputs. The
-        first Linear takes channels x height x width of what reaches it (64 x 7 x 7 there).
+        first Linear takes channels x height x width of what reaches it (32 x 7 x 7 for 32
+        channels after two poolings).
         Look up: `nn.Sequential`, `nn.Conv2d`, `nn.ReLU`, `nn.MaxPool2d`, `nn.Flatten`,
         `nn.Linear`.
         Hint: call `super().__init__()` first; without it, assigning a layer to `self` fails.

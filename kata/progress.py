@@ -1,11 +1,88 @@
-"""Per-step status from pytest's reports: done, failing, todo (or skipped)."""
+"""Per-step status from pytest's reports (done, failing, todo), the board, and its history."""
 
+import json
 from collections import defaultdict
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 
+from .config import GradingConfig
 from .steps import CAPSTONE, STEPS, step_of_test_file
 
 DONE, FAILING, TODO, SKIPPED, NOT_RUN = "done", "failing", "todo", "skipped", "not run"
+CAPSTONE_TITLE = "The whole pipeline on the real MNIST"
+# Every step as a string, in order: the keys of the history file and of --step.
+STEP_KEYS = [str(step.number) for step in STEPS] + [CAPSTONE]
+# The learner's state, next to the kata: the board's history and the hints seen so far.
+STATE_DIR_NAME = ".kata"
+HISTORY_NAME = "progress.json"
+
+
+def step_label(step: int | str) -> str:
+    """ "step 3" or "capstone", for a step given as a number or as a key ("3")."""
+    return CAPSTONE if step == CAPSTONE else f"step {step}"
+
+
+def step_title(step: int | str) -> str:
+    return CAPSTONE_TITLE if step == CAPSTONE else STEPS[int(step) - 1].title
+
+
+def read_json(path: Path) -> dict:
+    """A JSON file's object; {} when the file is missing or unreadable (a fresh start)."""
+    try:
+        return json.loads(Path(path).read_text())
+    except (OSError, json.JSONDecodeError):
+        return {}
+
+
+def short_message(text: str, lines: int = 2, width: int = 150) -> str:
+    """The first lines of an error, each cut to `width`: enough to see what went wrong."""
+    kept = [line.strip() for line in str(text).strip().splitlines() if line.strip()][:lines]
+    return "\n".join(line if len(line) <= width else line[:width - 3] + "..." for line in kept)
+
+
+def first_doc_line(function) -> str:
+    """A test's docstring, first line: the mistake it looks for."""
+    doc = (getattr(function, "__doc__", None) or "").strip()
+    return doc.splitlines()[0] if doc else ""
+
+
+def outcome_of(report) -> str | None:
+    """done, failing, todo or skipped for one phase's report; None for a passing setup/teardown."""
+    if getattr(report, "kata_todo", False):
+        return TODO
+    if report.failed:
+        return FAILING
+    if report.skipped:
+        return SKIPPED
+    return DONE if report.when == "call" else None
+
+
+def message_of(report) -> str:
+    """What a learner should read about a test that did not pass."""
+    if hasattr(report, "kata_message"):
+        return report.kata_message
+    if report.skipped and isinstance(report.longrepr, tuple):
+        return short_message(report.longrepr[2].removeprefix("Skipped: "))
+    return short_message(report.longreprtext)
+
+
+def step_of_nodeid(nodeid: str) -> int | str | None:
+    return step_of_test_file(nodeid.split("::")[0].rsplit("/", 1)[-1])
+
+
+@dataclass
+class Problem:
+    """A test that did not pass: its id, outcome, docstring line and message."""
+
+    nodeid: str
+    outcome: str
+    doc: str
+    message: str
+
+
+# A test is as bad as its worst phase: setup, call or teardown.
+RANK = (NOT_RUN, DONE, SKIPPED, TODO, FAILING)
 
 
 @dataclass
@@ -13,77 +90,177 @@ class StepResult:
     """The outcomes of one step's tests, one per test (its worst phase)."""
 
     outcomes: dict[str, str] = field(default_factory=dict)
+    problems: dict[str, Problem] = field(default_factory=dict)
 
-    def record(self, nodeid: str, outcome: str) -> None:
-        # A test is as bad as its worst phase: setup, call or teardown.
-        rank = (NOT_RUN, DONE, SKIPPED, TODO, FAILING)
+    def record(self, nodeid: str, outcome: str, problem: Problem | None = None) -> None:
         previous = self.outcomes.get(nodeid, NOT_RUN)
-        self.outcomes[nodeid] = max(previous, outcome, key=rank.index)
+        self.outcomes[nodeid] = max(previous, outcome, key=RANK.index)
+        if problem and RANK.index(outcome) >= RANK.index(previous):
+            self.problems[nodeid] = problem
 
     def count(self, outcome: str) -> int:
         return sum(1 for value in self.outcomes.values() if value == outcome)
 
     @property
     def status(self) -> str:
-        for outcome in (FAILING, TODO):
+        # In grading, a step with a test that did not run (deselected, or the run cut short)
+        # is not done.
+        for outcome in (FAILING, TODO, NOT_RUN, DONE, SKIPPED):
             if self.count(outcome):
                 return outcome
-        if self.count(DONE):
-            return DONE
-        return SKIPPED if self.outcomes else NOT_RUN
+        return NOT_RUN
+
+    def share(self, points: float) -> float:
+        """What each test is worth: the step's points shared equally by its tests."""
+        return points / len(self.outcomes) if self.outcomes else 0.0
+
+    def score(self, points: float, nodeid: str) -> float:
+        """What one test earns: its share once it passed, but nothing while the step still
+        reaches a stub, so the untouched exercises score 0 even where a test passes on what
+        the exercise gives (step 2's constants)."""
+        passed = self.outcomes[nodeid] == DONE and not self.count(TODO)
+        return self.share(points) if passed else 0.0
+
+    def first_problem(self) -> Problem | None:
+        """The first test, in run order, whose outcome is the step's status."""
+        for nodeid, outcome in self.outcomes.items():
+            if outcome == self.status and nodeid in self.problems:
+                return self.problems[nodeid]
+        return None
+
+
+def format_points(points: float) -> str:
+    """Points for people: one decimal at most, none when whole (10, 8.3)."""
+    return f"{round(points, 1):g}"
 
 
 class Progress:
     """Collects test reports and says where each step stands."""
 
     def __init__(self):
-        self.steps: dict[int | str, StepResult] = defaultdict(StepResult)
+        self.steps: dict[str, StepResult] = defaultdict(StepResult)
 
     def record(self, report) -> None:
-        step = step_of_test_file(report.nodeid.split("::")[0].rsplit("/", 1)[-1])
-        if step is None:
+        step, outcome = step_of_nodeid(report.nodeid), outcome_of(report)
+        if step is None or outcome is None:
             return
-        if getattr(report, "kata_todo", False):
-            outcome = TODO
-        elif report.failed:
-            outcome = FAILING
-        elif report.skipped:
-            outcome = SKIPPED
-        elif report.when == "call":
-            outcome = DONE
-        else:
-            return  # a passing setup or teardown says nothing on its own
-        self.steps[step].record(report.nodeid, outcome)
+        problem = None if outcome == DONE else Problem(
+            report.nodeid, outcome, getattr(report, "kata_doc", ""), message_of(report))
+        self.steps[str(step)].record(report.nodeid, outcome, problem)
 
     def rows(self):
-        """(label, title, StepResult) for every step that ran, in order, capstone last."""
-        for step in STEPS:
-            if step.number in self.steps:
-                yield f"step {step.number}", step.title, self.steps[step.number]
-        if CAPSTONE in self.steps:
-            yield CAPSTONE, "The whole pipeline on the real MNIST", self.steps[CAPSTONE]
+        """(key, StepResult) for every step that ran, in order, capstone last."""
+        for key in STEP_KEYS:
+            if key in self.steps:
+                yield key, self.steps[key]
+
+    def statuses(self) -> dict[str, str]:
+        return {key: result.status for key, result in self.rows()}
 
     def unmet_expectation(self, expect: str) -> list[str]:
         """Why the run does not meet `expect` ("done" or "todo"); empty when it does."""
         problems = []
-        for label, _, result in self.rows():
-            failing, todo = result.count(FAILING), result.count(TODO)
+        for key, result in self.rows():
+            label, failing, todo = step_label(key), result.count(FAILING), result.count(TODO)
             if failing:
                 problems.append(f"{label}: {failing} test(s) failed")
             if expect == DONE and todo:
                 problems.append(f"{label}: {todo} test(s) reached a stub (KataTodo)")
-            if expect == TODO and label != CAPSTONE and result.status != TODO:
+            if expect == TODO and key != CAPSTONE and result.status != TODO:
                 problems.append(f"{label} is {result.status}, but an untouched stub must be todo")
         if expect == TODO:
-            ran = {label for label, _, _ in self.rows()}
-            problems += [f"step {step.number} ran no test"
-                         for step in STEPS if f"step {step.number}" not in ran]
+            ran = self.statuses()
+            problems += [f"{step_label(key)} ran no test" for key in STEP_KEYS[:-1]
+                         if key not in ran]
         return problems
 
-    def board(self) -> list[str]:
-        """One line per step: its status and how many of its tests pass."""
-        lines = []
-        for label, title, result in self.rows():
+    def board(self, grading: GradingConfig | None = None) -> list[str]:
+        """One line per step: its status, how many of its tests pass, and its points."""
+        lines, earned = [], 0.0
+        for key, result in self.rows():
             passed, total = result.count(DONE), len(result.outcomes)
-            lines.append(f"{label:<9} {result.status:<8} {passed:>3}/{total:<3} {title}")
+            points = ""
+            if grading:
+                possible = grading.points[CAPSTONE if key == CAPSTONE else int(key)]
+                score = sum(result.score(possible, nodeid) for nodeid in result.outcomes)
+                earned += score
+                points = f"{format_points(score):>4}/{format_points(possible):<3}pts  "
+            lines.append(f"{step_label(key):<9} {result.status:<8} {passed:>3}/{total:<3} "
+                         f"{points}{step_title(key)}")
+        statuses = self.statuses()
+        if grading and len(statuses) == len(STEP_KEYS):  # a total only means something for all
+            lines.append(f"score: {format_points(earned)}/"
+                         f"{format_points(grading.max_score)} points, "
+                         f"{steps_done(statuses)}/{len(STEPS)} steps done, "
+                         f"capstone {statuses[CAPSTONE]}")
         return lines
+
+    def next_step(self) -> tuple[str, StepResult] | None:
+        """The first step, in order, that ran and is not done: the one to work on now."""
+        for key, result in self.rows():
+            if result.status != DONE:
+                return key, result
+        return None
+
+
+def next_step_lines(progress: Progress, package: str,
+                    hint_for: Callable[[str], str | None]) -> list[str]:
+    """Under the board: the step to work on, its file, why it is not done, and its first hint
+    (`hint_for(key)`, asked only for that step)."""
+    found = progress.next_step()
+    if found is None:
+        return ["next: nothing; every step that ran is done"] if progress.steps else []
+    key, result = found
+    where = (f"(all of {package}/ together)" if key == CAPSTONE
+             else f"{package}/{STEPS[int(key) - 1].module}.py")
+    lines = [f"next: {step_label(key)}, {step_title(key)}: {where}"]
+    problem = result.first_problem()
+    if problem:
+        lines.append(f"  {problem.outcome}: {problem.nodeid}")
+        if problem.doc:
+            lines.append(f"    {problem.doc}")
+        lines += [f"    {line}" for line in problem.message.splitlines()]
+    hint = hint_for(key)
+    if hint:
+        lines.append(f"  hint: {hint}")
+        lines.append(f"  (`make hint STEP={key}` shows the next hint each time you ask)")
+    return lines
+
+
+# ---------------------------------------------------------------- progress over time
+
+
+def load_history(path: Path, package: str) -> dict[str, str]:
+    """The last known status of each step of `package`, from earlier runs; {} when none."""
+    return read_json(path).get(package, {})
+
+
+def save_history(path: Path, package: str, statuses: dict[str, str]) -> None:
+    """Merge this run's statuses into the file: a one-step run updates only that step."""
+    path = Path(path)
+    history = read_json(path)
+    history[package] = history.get(package, {}) | statuses
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(history, indent=1) + "\n")
+
+
+def steps_done(statuses: dict[str, str]) -> int:
+    return sum(1 for key in STEP_KEYS[:-1] if statuses.get(key) == DONE)
+
+
+def history_line(before: dict[str, str], now: dict[str, str]) -> str | None:
+    """ "last run: 3/8 steps done; now 4/8: step 4 now done", or None without a last run."""
+    if not before:
+        return None
+    changes = []
+    for key in STEP_KEYS:
+        if key in now and now[key] != before.get(key):
+            was = f" (was {before[key]})" if before.get(key) not in (None, TODO) else ""
+            changes.append(f"{step_label(key)} now {now[key]}{was}")
+    return (f"last run: {steps_done(before)}/{len(STEPS)} steps done; "
+            f"now {steps_done(now)}/{len(STEPS)}: {', '.join(changes) or 'no change'}")
+
+
+def current_step(history: dict[str, str]) -> str:
+    """The first step not done in the last runs (step 1 without any), the capstone at the end."""
+    return next((key for key in STEP_KEYS if history.get(key) != DONE), CAPSTONE)

@@ -84,21 +84,45 @@ class LinearNet(nn.Module):
         return self.layers(x)
 
 
+class UnmovedTensor(torch.Tensor):
+    """A tensor that has not been moved yet: .to(), .cpu() and .cuda() give back a plain tensor.
+
+    On a CPU-only machine moving changes nothing, so a forgotten `.to(device)` or `.cpu()`
+    cannot show up as a device mismatch; this marker shows whether a tensor went through a
+    move before it was used.
+    """
+
+    MOVES = frozenset({torch.Tensor.to, torch.Tensor.cpu, torch.Tensor.cuda})
+
+    @classmethod
+    def __torch_function__(cls, func, types, args=(), kwargs=None):
+        result = super().__torch_function__(func, types, args, kwargs)
+        return result.as_subclass(torch.Tensor) if func in cls.MOVES else result
+
+
+def unmoved(tensor: torch.Tensor) -> UnmovedTensor:
+    """`tensor` marked as not moved yet (see UnmovedTensor)."""
+    return tensor.as_subclass(UnmovedTensor)
+
+
 class PixelReader(nn.Module):
     """Predicts digit k for an image whose brightest pixel in row 0 is column k (k < 10).
 
     Lets a test choose each image's prediction independently of its label. It also records,
-    at every forward, whether it was in training mode and whether gradients were on.
+    at every forward, whether it was in training mode and whether gradients were on, and
+    counts the inputs that reached it without a move to the device (see UnmovedTensor).
     """
 
     def __init__(self):
         super().__init__()
         self.scale = nn.Parameter(torch.tensor(10.0))  # one parameter, so .to(device) matters
         self.calls: list[tuple[bool, bool]] = []
+        self.unmoved_inputs = 0
 
     def forward(self, x):
         self.calls.append((self.training, torch.is_grad_enabled()))
-        return x.reshape(len(x), -1)[:, :10] * self.scale
+        self.unmoved_inputs += isinstance(x, UnmovedTensor)
+        return x.reshape(len(x), -1)[:, :10].as_subclass(torch.Tensor) * self.scale
 
 
 def image_predicted_as(digit: int, seed: int = 0) -> torch.Tensor:
@@ -138,3 +162,15 @@ def title_number(ax, field: str) -> int:
         f"write `{field}: ` followed by {meaning} in each title"
     )
     return int(found.group(1))
+
+
+def record_margin(record_property, name: str, measured: float, limit: float,
+                  at_least: bool = True) -> None:
+    """Record a threshold check in the JUnit report, for `make flaky` to find the closest call.
+
+    The margin is how far `measured` is inside the limit: positive passes, negative fails.
+    """
+    margin = measured - limit if at_least else limit - measured
+    record_property(name, round(measured, 6))
+    record_property(f"{name}_limit", limit)
+    record_property(f"{name}_margin", round(margin, 6))

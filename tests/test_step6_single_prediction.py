@@ -11,7 +11,7 @@ import torch
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kata.testing import LinearNet, PixelReader, TensorDigits, image_predicted_as
+from kata.testing import LinearNet, PixelReader, TensorDigits, image_predicted_as, unmoved
 
 ACCEPTED_SHAPES = [(28, 28), (1, 28, 28), (1, 1, 28, 28)]
 REJECTED_SHAPES = [(2, 1, 28, 28), (3, 28, 28), (1, 1, 1, 28, 28), (784,), (28, 27)]
@@ -134,6 +134,23 @@ def test_predict_image_runs_in_eval_mode_without_gradients(step6, device):
     assert not any(grad_enabled for _, grad_enabled in model.calls), (
         "predict_image: gradients were on during inference -- "
         "run the model inside `with torch.no_grad():`"
+    )
+
+
+@pytest.mark.parametrize("shape", ACCEPTED_SHAPES, ids=str)
+def test_predict_image_moves_the_image_to_the_device(step6, device, shape):
+    """Catches: forgetting image.to(device), which only a GPU run would otherwise show.
+
+    The image is marked as not moved yet; .to(device) gives back an unmarked tensor, so the
+    model can tell whether the image went through it, on the CPU too.
+    """
+    model = StrictPixelReader().to(device)
+    step6.predict_image(model, unmoved(image_predicted_as(3).reshape(shape)), device)
+    assert model.calls, "predict_image never called the model"
+    assert model.unmoved_inputs == 0, (
+        "predict_image: the image reached the model without .to(device) -- on a GPU this "
+        "fails with 'Expected all tensors to be on the same device'; write "
+        "model(image.reshape(1, 1, 28, 28).to(device))"
     )
 
 

@@ -10,7 +10,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader
 
-from kata.testing import LinearNet, PixelReader, TensorDigits, image_predicted_as
+from kata.testing import (
+    LinearNet,
+    PixelReader,
+    TensorDigits,
+    UnmovedTensor,
+    image_predicted_as,
+    unmoved,
+)
 
 digit_lists = st.lists(st.integers(0, 9), min_size=1, max_size=64)
 
@@ -68,16 +75,36 @@ def test_predict_batch_returns_int64_labels_of_shape_n(step7, device):
     )
 
 
+class ScoresOnTheDevice(PixelReader):
+    """A PixelReader whose scores are marked as still on the model's device until .cpu()."""
+
+    def forward(self, x):
+        return unmoved(super().forward(x))
+
+
 def test_predict_batch_returns_labels_on_the_cpu(step7, device):
     """Catches: forgetting .cpu(), so the labels stay on the GPU.
 
-    Only a run on a GPU (`--device cuda` or `--device mps`) can see this mistake: on the CPU
-    every tensor is on the CPU already.
+    On a GPU the labels' device shows it. On the CPU every tensor is on the CPU already, so
+    the model's scores are marked as not moved, and .cpu() (or .to("cpu")) clears the mark.
     """
-    predictions = predict_digits(step7, device, [1, 2])
-    assert predictions.device.type == "cpu", (
-        f"predict_batch: the labels are on {predictions.device}; move them with .cpu() so that "
-        "they can be compared with the loader's labels and printed"
+    model = ScoresOnTheDevice().to(device)
+    predictions = step7.predict_batch(model, images_predicted_as([1, 2]), device)
+    assert predictions.device.type == "cpu" and not isinstance(predictions, UnmovedTensor), (
+        f"predict_batch: the labels stay on the model's device ({device}); move them with "
+        ".cpu() so that they can be compared with the loader's labels and printed"
+    )
+
+
+def test_predict_batch_moves_the_images_to_the_device(step7, device):
+    """Catches: forgetting images.to(device), which only a GPU run would otherwise show."""
+    model = PixelReader().to(device)
+    step7.predict_batch(model, unmoved(images_predicted_as([4, 5, 6])), device)
+    assert model.calls, "predict_batch never called the model"
+    assert model.unmoved_inputs == 0, (
+        "predict_batch: the images reached the model without .to(device) -- on a GPU this "
+        "fails with 'Expected all tensors to be on the same device'; write "
+        "model(images.to(device))"
     )
 
 

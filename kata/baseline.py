@@ -1,0 +1,129 @@
+"""The baseline of `make bench`: the recipe of pytorch/examples' mnist/main.py, timed.
+
+Its network (two unpadded convolutions, one max-pool, dropout, 9216 -> 128 -> 10 with a
+log-softmax), Adadelta at lr 1.0 with StepLR(step_size=1, gamma=0.7), and torchvision's
+DataLoader over the PIL dataset with batches of 64 (1,000 for testing), seed 1. What is ours:
+it stops after the first epoch that reaches --stop-at, and writes the same metrics.json
+fields as the demo, so `make bench` compares like with like.
+
+    python -m kata.baseline --out /tmp/baseline.json
+"""
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.optim.lr_scheduler import StepLR
+from torchvision import datasets, transforms
+
+from . import data
+from .device import resolve_device
+from .measure import Clock, peak_memory_mb
+
+
+class Net(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv2d(1, 32, 3, 1)
+        self.conv2 = nn.Conv2d(32, 64, 3, 1)
+        self.dropout1 = nn.Dropout(0.25)
+        self.dropout2 = nn.Dropout(0.5)
+        self.fc1 = nn.Linear(9216, 128)
+        self.fc2 = nn.Linear(128, 10)
+
+    def forward(self, x):
+        x = F.relu(self.conv1(x))
+        x = F.relu(self.conv2(x))
+        x = self.dropout1(F.max_pool2d(x, 2))
+        x = torch.flatten(x, 1)
+        x = self.dropout2(F.relu(self.fc1(x)))
+        return F.log_softmax(self.fc2(x), dim=1)
+
+
+def train(model, device, loader, optimizer) -> float:
+    model.train()
+    total_loss = 0.0
+    for images, labels in loader:
+        images, labels = images.to(device), labels.to(device)
+        optimizer.zero_grad()
+        loss = F.nll_loss(model(images), labels)
+        loss.backward()
+        optimizer.step()
+        total_loss += loss.item() * len(labels)
+    return total_loss / len(loader.dataset)
+
+
+def test(model, device, loader) -> float:
+    model.eval()
+    correct = 0
+    with torch.no_grad():
+        for images, labels in loader:
+            predicted = model(images.to(device)).argmax(dim=1)
+            correct += (predicted == labels.to(device)).sum().item()
+    return correct / len(loader.dataset)
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kata.baseline",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--epochs", type=int, default=14,
+                        help="at most this many epochs (14, as in pytorch/examples)")
+    parser.add_argument("--stop-at", type=float, default=0.99,
+                        help="stop after the first epoch with this test accuracy")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--root", type=Path, default=data.mnist_root())
+    parser.add_argument("--out", type=Path, required=True, help="where to write metrics.json")
+    args = parser.parse_args(argv)
+
+    clock = Clock()
+    torch.manual_seed(args.seed)
+    device = resolve_device(args.device)
+    transform = transforms.Compose([transforms.ToTensor(),
+                                    transforms.Normalize((0.1307,), (0.3081,))])
+    cuda_options = {"num_workers": 1, "pin_memory": True} if device.type == "cuda" else {}
+    train_loader = torch.utils.data.DataLoader(
+        datasets.MNIST(args.root, train=True, transform=transform),
+        batch_size=64, shuffle=True, **cuda_options)
+    test_loader = torch.utils.data.DataLoader(
+        datasets.MNIST(args.root, train=False, transform=transform),
+        batch_size=1000, **cuda_options)
+    model = Net().to(device)
+    optimizer = torch.optim.Adadelta(model.parameters(), lr=1.0)
+    scheduler = StepLR(optimizer, step_size=1, gamma=0.7)
+
+    history = []
+    for epoch in range(1, args.epochs + 1):
+        with clock.phase("train"):
+            loss = train(model, device, train_loader, optimizer)
+        with clock.phase("evaluate"):
+            accuracy = test(model, device, test_loader)
+        scheduler.step()
+        history.append({"epoch": epoch, "loss": loss, "test_accuracy": accuracy,
+                        "seconds": clock.elapsed()})
+        print(f"epoch {epoch}: mean loss {loss:.4f}, test accuracy {accuracy:.2%} "
+              f"({clock.elapsed():.1f} s)", flush=True)
+        if accuracy >= args.stop_at:
+            break
+
+    metrics = {
+        "program": "pytorch/examples mnist", "device": str(device), "history": history,
+        "test_accuracy": history[-1]["test_accuracy"],
+        "seconds_to_target": next((r["seconds"] for r in history
+                                   if r["test_accuracy"] >= args.stop_at), None),
+        "train_images_per_second": len(train_loader.dataset) * len(history)
+                                   / clock.phases["train"],
+        "seconds": {**clock.phases, "total": clock.elapsed()},
+        "peak_rss_mb": peak_memory_mb(),
+    }
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(metrics, indent=2))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,131 @@
+"""`make bench`: the demo against the pytorch/examples recipe, timed side by side.
+
+    make bench                                    # both programs 3 times on this machine
+    python -m kata.bench --repeats 0 --suite      # only the learner's feedback time
+    python -m kata.bench --device cuda            # on a GPU
+
+Each run is a fresh process, timed from its launch (imports included) to the end of the
+first epoch whose test accuracy reaches 99.0%. Runs of the two programs alternate, so a
+busy moment of the machine hurts both alike. Prints the median and the range of each figure
+and the speed-up (median against median).
+"""
+
+import argparse
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+TARGET = 0.99
+
+
+def timed_run(command: list[str], metrics_path: Path) -> dict:
+    """Run one program to the end; its metrics.json with the launch-to-target time added."""
+    launched = time.perf_counter()
+    subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+    wall = time.perf_counter() - launched
+    metrics = json.loads(metrics_path.read_text())
+    startup = wall - metrics["seconds"]["total"]  # interpreter, imports, and exit
+    reached = metrics["seconds_to_target"]
+    metrics["wall_seconds"] = wall
+    metrics["launch_to_target"] = None if reached is None else startup + reached
+    return metrics
+
+
+def spread(values: list[float], fmt: str) -> str:
+    """'median (min-max)' of the values, or '-' when there are none."""
+    if not values:
+        return "-"
+    median = format(statistics.median(values), fmt)
+    if len(values) == 1:
+        return median
+    return f"{median} ({format(min(values), fmt)}-{format(max(values), fmt)})"
+
+
+def summary_row(name: str, runs: list[dict]) -> list[str]:
+    times = [run["launch_to_target"] for run in runs if run["launch_to_target"] is not None]
+    reached = f"{len(times)}/{len(runs)}"
+    return [name, reached,
+            spread(times, ".1f") + " s",
+            spread([100 * run["test_accuracy"] for run in runs], ".2f") + " %",
+            spread([run["train_images_per_second"] for run in runs], ",.0f"),
+            spread([run["peak_rss_mb"] for run in runs if run["peak_rss_mb"]], ",.0f") + " MB"]
+
+
+def print_table(rows: list[list[str]]) -> None:
+    header = ["program", "reached 99%", "launch to 99.0%", "final test accuracy",
+              "train images/s", "peak RSS"]
+    widths = [max(len(row[i]) for row in [header, *rows]) for i in range(len(header))]
+    for row in [header, ["-" * width for width in widths], *rows]:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)).rstrip())
+
+
+def time_suite(python: str) -> None:
+    """The learner's feedback time: the whole solutions suite, then each step alone."""
+    print("\nfeedback time, wall seconds from launch (pytest --impl solutions):")
+    targets = [("whole suite", [])] + [(f"step {n}", ["--step", str(n)]) for n in range(1, 9)]
+    for label, extra in targets:
+        launched = time.perf_counter()
+        subprocess.run([python, "-m", "pytest", "--impl", "solutions", "-q",
+                        "-p", "no:cacheprovider", *extra],
+                       check=True, stdout=subprocess.DEVNULL)
+        print(f"  {label:<12} {time.perf_counter() - launched:5.1f} s", flush=True)
+
+
+def compare(args: argparse.Namespace) -> None:
+    """Run the demo and the baseline args.repeats times each, alternating; print the table."""
+    python = sys.executable
+    runs: dict[str, list[dict]] = {"demo": [], "baseline": []}
+    print(f"{args.repeats} runs of each on {args.device}, {os.cpu_count()} CPUs; "
+          f"MNIST_ROOT={os.environ.get('MNIST_ROOT', 'data')}", flush=True)
+    with tempfile.TemporaryDirectory(prefix="kata-bench-") as scratch:
+        for repeat in range(args.repeats):
+            out = Path(scratch) / f"demo-{repeat}"
+            runs["demo"].append(timed_run(
+                [python, "-m", "kata.demo", "--quiet", "--device", args.device,
+                 "--seed", str(repeat), "--out", str(out), *args.demo_args.split()],
+                out / "metrics.json"))
+            metrics = Path(scratch) / f"baseline-{repeat}.json"
+            runs["baseline"].append(timed_run(
+                [python, "-m", "kata.baseline", "--device", args.device,
+                 "--seed", str(repeat + 1), "--stop-at", str(TARGET), "--out", str(metrics)],
+                metrics))
+            print(f"run {repeat + 1}: demo {runs['demo'][-1]['wall_seconds']:.1f} s, "
+                  f"baseline {runs['baseline'][-1]['wall_seconds']:.1f} s", flush=True)
+
+    print()
+    print_table([summary_row(f"kata demo ({args.device})", runs["demo"]),
+                 summary_row(f"pytorch/examples ({args.device})", runs["baseline"])])
+    demo_times, baseline_times = ([run["launch_to_target"] for run in runs[name]]
+                                  for name in ("demo", "baseline"))
+    if None in demo_times or None in baseline_times:
+        print("\nspeed-up: not every run reached 99.0%; see the table")
+    else:
+        ratio = statistics.median(baseline_times) / statistics.median(demo_times)
+        print(f"\nspeed-up to {TARGET:.1%}: {ratio:.1f}x (median launch-to-target time)")
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m kata.bench",
+                                     description=__doc__.splitlines()[0])
+    parser.add_argument("--repeats", type=int, default=3,
+                        help="runs of each program (0: none, e.g. with --suite)")
+    parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
+    parser.add_argument("--demo-args", default="", help="extra options for the demo")
+    parser.add_argument("--suite", action="store_true",
+                        help="also time the solutions' test suite and each step's tests")
+    args = parser.parse_args(argv)
+
+    if args.repeats > 0:
+        compare(args)
+    if args.suite:
+        time_suite(sys.executable)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

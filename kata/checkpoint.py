@@ -1,0 +1,49 @@
+"""Save a trained model's weights and read them back, with errors that say what to do.
+
+The file holds a state dict only and is read with `weights_only=True`: loading it runs no
+code from the file, so a model.pt from anywhere is safe to open.
+"""
+
+import pickle
+import zipfile
+from pathlib import Path
+
+import torch
+from torch import nn
+
+REMAKE = "run `make demo` again to train a model and write a new one"
+
+
+def save_model(model: nn.Module, path) -> Path:
+    """Write the model's state dict to `path` (folders created); returns the path."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    torch.save(model.state_dict(), path)
+    return path
+
+
+def load_weights(model: nn.Module, path, device) -> nn.Module:
+    """Load the state dict at `path` into `model` (already on `device`) and return the model.
+
+    Raises FileNotFoundError for a missing file and ValueError for a file that is not a
+    state dict, or one written for another network.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"no model at {path}: {REMAKE}")
+    try:
+        state = torch.load(path, map_location=device, weights_only=True)
+    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as error:
+        raise ValueError(
+            f"{path} is not a readable PyTorch state dict (corrupt, cut short, or a whole "
+            f"pickled model rather than model.state_dict()): {REMAKE}") from error
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict: {REMAKE}")
+    try:
+        model.load_state_dict(state)
+    except RuntimeError as error:
+        first_lines = "\n".join(str(error).splitlines()[:4])
+        raise ValueError(
+            f"{path} was written for another network than this DigitClassifier (did step 3 "
+            f"change since it was saved?): {REMAKE}\n{first_lines}") from error
+    return model

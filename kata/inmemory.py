@@ -1,0 +1,75 @@
+"""MNIST held in memory as two tensors on the device: the demo's fast path to the data.
+
+A DataLoader over torchvision's MNIST turns every image into a PIL image, runs the transform
+and collates one sample at a time: most of an epoch goes there on a CPU. Here the whole
+split is decoded and normalised once, with the learner's own step 2 constants, and a batch
+is a slice of one tensor that already lives on the device (no per-batch host copy on a GPU).
+"""
+
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import torch
+import torch.nn.functional as F
+
+MAX_ROTATION_DEGREES = 10
+MAX_SHIFT_PIXELS = 2
+
+
+@dataclass
+class InMemorySplit:
+    images: torch.Tensor  # float32 (N, 1, 28, 28), normalised, on the device
+    labels: torch.Tensor  # int64 (N,), on the device
+
+    def __len__(self) -> int:
+        return len(self.labels)
+
+    def batches(self, batch_size: int, generator: torch.Generator | None = None,
+                augment: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        """(images, labels) batches covering every sample once; shuffled when given a generator."""
+        count = len(self)
+        if generator is None:
+            order = torch.arange(count, device=self.labels.device)
+        else:  # drawn on the CPU, so one generator gives the same order on every device
+            order = torch.randperm(count, generator=generator).to(self.labels.device)
+        for start in range(0, count, batch_size):
+            chosen = order[start : start + batch_size]
+            images = self.images[chosen]
+            if augment:
+                images = random_rotate_and_shift(images, generator)
+            yield images, self.labels[chosen]
+
+
+def load_split(step2, root, train: bool, device: torch.device, limit: int | None = None):
+    """The learner's step 2 dataset and the same images as an InMemorySplit on `device`.
+
+    Raises ValueError when the vectorised normalisation differs from the learner's
+    `build_transform`, so the fast path never trains on other data than the learner's.
+    """
+    dataset = step2.load_mnist(root, train=train)
+    pixels, labels = dataset.data[:limit], dataset.targets[:limit]
+    # In place: one float copy of the split in memory, not one per operation.
+    images = pixels.float().div_(255).sub_(step2.MNIST_MEAN).div_(step2.MNIST_STD).unsqueeze(1)
+    first_image = dataset[0][0]
+    if first_image.shape != images[0].shape or not torch.allclose(first_image, images[0],
+                                                                  atol=1e-5):
+        raise ValueError(
+            "step 2: build_transform() does not give ToTensor() followed by "
+            "Normalize(MNIST_MEAN, MNIST_STD); run `make test STEP=2` and fix it first")
+    return dataset, InMemorySplit(images.to(device), labels.to(device))
+
+
+def random_rotate_and_shift(images: torch.Tensor, generator: torch.Generator | None = None):
+    """Each image turned by up to 10 degrees and moved by up to 2 pixels, all in one call."""
+    count = len(images)
+    angles = torch.rand(count, generator=generator).mul(2).sub(1)
+    angles = angles * math.radians(MAX_ROTATION_DEGREES)
+    # affine_grid measures in half image widths: one pixel is 2 / 28.
+    shifts = torch.rand(count, 2, generator=generator).mul(2).sub(1) * (MAX_SHIFT_PIXELS * 2 / 28)
+    cos, sin = angles.cos(), angles.sin()
+    theta = torch.stack([torch.stack([cos, -sin, shifts[:, 0]], dim=1),
+                         torch.stack([sin, cos, shifts[:, 1]], dim=1)], dim=1)
+    grid = F.affine_grid(theta.to(images.device), list(images.shape), align_corners=False)
+    # "border" repeats the edge pixels, which are background in MNIST.
+    return F.grid_sample(images, grid, padding_mode="border", align_corners=False)

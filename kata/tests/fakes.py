@@ -1,0 +1,85 @@
+"""A throw-away kata for the tests of the board, hints, watch and grading.
+
+FakeKata lays out, in pytester's folder, the project's own conftest.py, pyproject.toml and
+grading.toml, a package `fake` with one tiny module per step, and two tests per step (and a
+capstone), so these tests run in seconds and never depend on exercises/ or solutions/.
+"""
+
+import importlib
+import sys
+from pathlib import Path
+
+from kata.manifest import write_manifest
+from kata.steps import STEPS
+
+ROOT = Path(__file__).resolve().parents[2]
+
+TODO_STUB = """from kata import KataTodo
+
+def answer():
+    raise KataTodo("Step {n}: write answer")
+"""
+WRITTEN = "def answer():\n    return 42\n"
+WRONG = "def answer():\n    return 41\n"
+HANGS = "def answer():\n    while True:\n        pass\n"
+# Blocks the alarm signal that pytest-timeout relies on: only the hard kill can stop it.
+HANGS_FOR_GOOD = """import signal
+import time
+
+def answer():
+    signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGALRM}})  # braces: .format
+    time.sleep(600)
+"""
+STEP_TESTS = '''
+def test_answer(step{n}):
+    """Catches: an answer that is off by one."""
+    assert step{n}.answer() == 42, "answer() should be 42"
+
+
+def test_answer_is_a_number(step{n}):
+    assert isinstance(step{n}.answer(), int), "answer() should return an int"
+'''
+CAPSTONE_TEST = '''
+def test_the_whole_pipeline(step8):
+    assert step8.answer() == 42
+'''
+
+
+class FakeKata:
+    def __init__(self, pytester):
+        self.pytester = pytester
+        self.path = Path(pytester.path)
+        for name in ("conftest.py", "pyproject.toml", "grading.toml"):
+            (self.path / name).write_text((ROOT / name).read_text())
+        (self.path / "tests").mkdir()
+        for step in STEPS:
+            (self.path / "tests" / f"test_{step.module}.py").write_text(
+                STEP_TESTS.format(n=step.number))
+        (self.path / "tests" / "test_capstone.py").write_text(CAPSTONE_TEST)
+        (self.path / "fake").mkdir()
+        (self.path / "fake" / "__init__.py").write_text("")
+        self.write({})
+        write_manifest(self.path)
+
+    def write(self, bodies: dict[int, str]) -> None:
+        """Step modules: `bodies[n]` for step n, a todo stub for the others."""
+        for step in STEPS:
+            body = bodies.get(step.number, TODO_STUB).format(n=step.number)
+            (self.path / "fake" / f"{step.module}.py").write_text(body)
+        # An in-process run imports `fake` into this process: forget it, so the next run
+        # reads the modules just written.
+        for name in [name for name in sys.modules if name.split(".")[0] == "fake"]:
+            del sys.modules[name]
+        importlib.invalidate_caches()
+
+    def set_config(self, old: str, new: str) -> None:
+        config = self.path / "grading.toml"
+        assert old in config.read_text()
+        config.write_text(config.read_text().replace(old, new))
+        write_manifest(self.path)
+
+    def run(self, *args):
+        return self.pytester.runpytest_inprocess("--impl", "fake", "-p", "no:cacheprovider", *args)
+
+
+ALL_WRITTEN = {number: WRITTEN for number in range(1, len(STEPS) + 1)}

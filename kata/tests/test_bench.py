@@ -1,0 +1,42 @@
+"""kata.bench: how a run is timed and how the table reads (the runs themselves are too slow)."""
+
+import json
+import sys
+
+from kata.bench import spread, summary_row, timed_run
+
+FAKE_PROGRAM = """
+import json, sys, time
+time.sleep(0.2)  # start-up that the program's own clock does not see
+json.dump({"seconds": {"total": 0.5}, "seconds_to_target": 0.3}, open(sys.argv[1], "w"))
+time.sleep(0.5)
+"""
+
+
+def test_launch_to_target_adds_the_start_up_the_program_cannot_see(tmp_path):
+    metrics_path = tmp_path / "metrics.json"
+    metrics = timed_run([sys.executable, "-c", FAKE_PROGRAM, str(metrics_path)], metrics_path)
+    startup = metrics["wall_seconds"] - 0.5
+    assert startup >= 0.2
+    assert metrics["launch_to_target"] == startup + 0.3
+
+
+def test_a_run_that_never_reaches_the_target_has_no_time(tmp_path):
+    metrics_path = tmp_path / "metrics.json"
+    metrics_path.write_text(json.dumps({"seconds": {"total": 0.0}, "seconds_to_target": None}))
+    metrics = timed_run([sys.executable, "-c", "pass"], metrics_path)
+    assert metrics["launch_to_target"] is None
+
+
+def test_spread_gives_the_median_and_the_range():
+    assert spread([3.0, 1.0, 2.0], ".1f") == "2.0 (1.0-3.0)"
+    assert spread([1234.0], ",.0f") == "1,234"
+    assert spread([], ".1f") == "-"
+
+
+def test_a_row_counts_the_runs_that_reached_the_target():
+    run = {"launch_to_target": 10.0, "test_accuracy": 0.991, "train_images_per_second": 5000.0,
+           "peak_rss_mb": 900.0}
+    row = summary_row("demo", [run, {**run, "launch_to_target": None}])
+    assert row[:3] == ["demo", "1/2", "10.0 s"]
+    assert row[3] == "99.10 (99.10-99.10) %"

@@ -1,0 +1,198 @@
+"""The learner's loop: the board's points, the next step, history, --step current, hints, watch."""
+
+import json
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+from fakes import ALL_WRITTEN, WRITTEN, WRONG
+
+from kata.hints import first_hint, load_hints
+from kata.progress import DONE, NOT_RUN, SKIPPED, StepResult
+from kata.watch import watch_command
+
+pytest_plugins = ["pytester"]
+
+HINTS = load_hints()
+
+
+def test_the_board_shows_each_steps_points_and_the_total(fake_kata):
+    fake_kata.write({1: WRITTEN, 2: WRONG})
+    result = fake_kata.run()
+    result.stdout.fnmatch_lines([
+        "step 1 *done*2/2*10/10 pts*Importing libraries",
+        "step 2 *failing*1/2*5/10 pts*Downloading the dataset",  # partial credit: 1 test of 2
+        "step 3 *todo*0/2*0/10 pts*",
+        "capstone *todo*0/1*0/20 pts*",
+        "score: 15/100 points, 1/8 steps done, capstone todo",
+    ])
+
+
+def test_a_failing_step_shows_the_tests_docstring_and_message_not_a_traceback(fake_kata):
+    fake_kata.write({1: WRITTEN, 2: WRONG})
+    result = fake_kata.run("-q", "--tb=no", "-rN")  # what `make test` passes
+    result.stdout.fnmatch_lines([
+        "next: step 2, Downloading the dataset: fake/step2_dataset.py",
+        "  failing: tests/test_step2_dataset.py::test_answer",
+        "    Catches: an answer that is off by one.",
+        "    AssertionError: answer() should be 42",
+        "    assert 41 == 42",
+        f"  hint: {HINTS['2'][0]}",
+        "  (`make hint STEP=2` shows the next hint each time you ask)",
+    ])
+    assert "def test_answer" not in result.stdout.str()  # no traceback in the quiet mode
+
+
+def test_a_todo_step_shows_its_file_the_stubs_message_and_the_first_hint(fake_kata):
+    fake_kata.write({1: WRITTEN, 2: WRITTEN})
+    result = fake_kata.run()
+    result.stdout.fnmatch_lines([
+        "next: step 3, Creating a PyTorch neural network: fake/step3_network.py",
+        "  todo: tests/test_step3_network.py::test_answer",
+        "    Step 3: write answer",
+        f"  hint: {HINTS['3'][0]}",
+    ])
+
+
+def test_when_every_step_is_done_there_is_no_next_step(fake_kata):
+    fake_kata.write(ALL_WRITTEN)
+    result = fake_kata.run()
+    result.stdout.fnmatch_lines(["score: 100/100 points, 8/8 steps done, capstone done",
+                                 "next: nothing; every step that ran is done"])
+
+
+def test_the_board_says_what_changed_since_the_last_run(fake_kata):
+    first = fake_kata.run()
+    assert "last run" not in first.stdout.str()  # nothing to compare with yet
+    fake_kata.write({4: WRITTEN})
+    fake_kata.run().stdout.fnmatch_lines(["last run: 0/8 steps done; now 1/8: step 4 now done"])
+    fake_kata.write({4: WRONG})
+    fake_kata.run().stdout.fnmatch_lines(
+        ["last run: 1/8 steps done; now 0/8: step 4 now failing (was done)"])
+
+
+def test_a_one_step_run_updates_only_that_step_in_the_history(fake_kata):
+    fake_kata.write({1: WRITTEN})
+    fake_kata.run()
+    fake_kata.write({1: WRITTEN, 5: WRITTEN})
+    result = fake_kata.run("--step", "5")
+    result.stdout.fnmatch_lines(["last run: 1/8 steps done; now 2/8: step 5 now done"])
+    history = json.loads((fake_kata.path / ".kata" / "progress.json").read_text())
+    assert history["fake"]["1"] == "done" and history["fake"]["5"] == "done"
+    assert history["fake"]["2"] == "todo"
+
+
+def test_expect_runs_leave_the_learners_history_alone(fake_kata):
+    fake_kata.run("--expect", "todo")
+    assert not (fake_kata.path / ".kata" / "progress.json").exists()
+
+
+def test_step_current_runs_the_first_step_not_done_in_the_last_run(fake_kata):
+    fake_kata.write({1: WRITTEN, 2: WRITTEN})
+    fake_kata.run()
+    result = fake_kata.run("--step", "current")
+    result.stdout.fnmatch_lines(["kata: step 3 of fake", "step 3 *todo*", "*15 deselected*"])
+
+
+def test_step_current_starts_at_step_1_without_a_history(fake_kata):
+    fake_kata.run("--step", "current").stdout.fnmatch_lines(["kata: step 1 of fake"])
+
+
+def test_a_step_without_any_result_is_not_run_and_skipped_only_when_a_test_was():
+    result = StepResult()
+    assert result.status == NOT_RUN
+    result.record("tests/test_capstone.py::test_one", NOT_RUN)
+    assert result.status == NOT_RUN
+    result.record("tests/test_capstone.py::test_two", DONE)
+    assert result.status == NOT_RUN  # one test of the step did not run: not done
+    skipped = StepResult()
+    skipped.record("tests/test_capstone.py::test_one", SKIPPED)
+    assert skipped.status == SKIPPED
+
+
+# ---------------------------------------------------------------- make hint
+
+
+def run_hint(pytester, *args):
+    return pytester.run(sys.executable, "-m", "kata.hints", *args)
+
+
+def test_each_hint_request_shows_one_more_hint_up_to_the_last(pytester):
+    hints = HINTS["5"]
+    for asked in range(1, len(hints) + 2):
+        result = run_hint(pytester, "5")
+        assert result.ret == 0
+        shown = min(asked, len(hints))
+        result.stdout.fnmatch_lines([f"hint {n}/{len(hints)} for step 5: {hints[n - 1]}"
+                                     for n in range(1, shown + 1)])
+        assert f"hint {shown + 1}/" not in result.stdout.str()
+    result.stdout.fnmatch_lines(["That is every hint for this step*"])
+
+
+def test_hints_are_counted_per_step(pytester):
+    run_hint(pytester, "2")
+    run_hint(pytester, "2")
+    result = run_hint(pytester, "3")
+    assert "hint 1/" in result.stdout.str() and "hint 2/" not in result.stdout.str()
+
+
+def test_without_a_step_the_hint_is_for_the_current_step(pytester):
+    history = {"exercises": {"1": "done", "2": "done", "3": "failing"}}
+    (pytester.path / ".kata").mkdir()
+    (pytester.path / ".kata" / "progress.json").write_text(json.dumps(history))
+    run_hint(pytester).stdout.fnmatch_lines([f"hint 1/*for step 3: {HINTS['3'][0]}"])
+
+
+def test_an_unknown_step_gets_a_clear_error(pytester):
+    result = run_hint(pytester, "9")
+    assert result.ret == 2
+    result.stderr.fnmatch_lines(["no step 9: choose one of 1, 2, 3, 4, 5, 6, 7, 8, capstone"])
+
+
+def test_a_broken_hints_file_gives_a_note_instead_of_a_hint(tmp_path):
+    broken = tmp_path / "hints.toml"
+    broken.write_text('[step1]\nhints = ["unclosed\n')
+    note = first_hint("1", broken)
+    assert note.startswith("none: hints.toml does not parse (") and "\n" not in note
+
+
+def test_every_step_has_three_or_more_distinct_hints():
+    for step, hints in HINTS.items():
+        assert len(hints) >= 3, f"step {step} has {len(hints)} hints"
+        assert len(set(hints)) == len(hints), f"step {step} repeats a hint"
+
+
+# ---------------------------------------------------------------- make watch
+
+
+def wait_for_runs(log: Path, runs: int, seconds: float = 30) -> str:
+    """The watch's output once it has finished `runs` runs (its debug log says when)."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        # ptw drops a save made before it has wrapped up the run before (a person never saves
+        # that fast), so wait for its "Trigger released" rather than for pytest's output.
+        if log.read_text().count("Trigger released") >= runs:
+            return log.read_text()
+        time.sleep(0.2)
+    pytest.fail(f"the watch did not finish {runs} run(s); its output:\n{log.read_text()}")
+
+
+def test_watch_reruns_the_current_step_when_a_file_is_saved(fake_kata):
+    log = fake_kata.path / "watch.log"
+    command = [*watch_command("fake"), "-p", "no:cacheprovider"]
+    with open(log, "w") as out:
+        watcher = subprocess.Popen(command, cwd=fake_kata.path, stdout=out,
+                                   stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                   env={**os.environ, "PTW_DEBUG": "1"})
+    try:
+        assert "step 1    todo" in wait_for_runs(log, 1)  # the first run, at once
+        fake_kata.write({1: WRITTEN})  # the learner saves step 1
+        output = wait_for_runs(log, 2)
+        assert "now 1/8: step 1 now done" in output
+        assert "step 2 " not in output  # only the current step ran; the next run moves on
+    finally:
+        watcher.terminate()
+        watcher.wait(timeout=10)

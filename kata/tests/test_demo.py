@@ -1,0 +1,80 @@
+"""kata.demo end to end on a tiny fake MNIST: what it prints, the files it writes, its errors."""
+
+import json
+
+import pytest
+import torch
+
+from kata import demo
+from kata.testing import write_fake_mnist
+
+ARTIFACTS = ("model.pt", "predictions.png", "losses.png", "confusion.png", "metrics.json")
+
+
+@pytest.fixture(scope="module")
+def fake_root(tmp_path_factory):
+    return write_fake_mnist(tmp_path_factory.mktemp("mnist"), train_count=120, test_count=40)
+
+
+def run_demo(root, out, *options) -> int:
+    return demo.main(["--root", str(root), "--out", str(out), "--device", "cpu", "--quiet",
+                      "--batch-size", "16", *options])
+
+
+@pytest.fixture(scope="module")
+def trained(fake_root, tmp_path_factory):
+    out = tmp_path_factory.mktemp("artifacts")
+    assert run_demo(fake_root, out, "--epochs", "2") == 0
+    return out
+
+
+def test_the_demo_writes_every_artifact(trained):
+    missing = [name for name in ARTIFACTS if not (trained / name).is_file()]
+    assert not missing, f"the demo did not write {missing}"
+
+
+def test_the_metrics_hold_what_the_demo_printed(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["train_images"] == 120 and metrics["test_images"] == 40
+    assert [record["epoch"] for record in metrics["history"]] == [1, 2]
+    assert 0 <= metrics["test_accuracy"] <= 1 and len(metrics["per_digit_accuracy"]) == 10
+    assert metrics["history"][-1]["test_accuracy"] == metrics["test_accuracy"]
+    assert {"load data", "train", "evaluate", "save artifacts", "total"} <= set(metrics["seconds"])
+    assert metrics["train_images_per_second"] > 0
+
+
+def test_the_fake_digits_are_learned(trained):
+    """The fake digits are bars whose row is the label: two epochs read them all."""
+    metrics = json.loads((trained / "metrics.json").read_text())
+    assert metrics["test_accuracy"] >= 0.9, metrics["history"]
+
+
+def test_a_saved_model_evaluates_to_the_same_accuracy(fake_root, trained, tmp_path):
+    assert run_demo(fake_root, tmp_path, "--load", str(trained / "model.pt")) == 0
+    again = json.loads((tmp_path / "metrics.json").read_text())
+    first = json.loads((trained / "metrics.json").read_text())
+    assert again["test_accuracy"] == first["test_accuracy"]
+    assert again["history"] == [] and not (tmp_path / "losses.png").exists()
+
+
+def test_model_pt_is_a_state_dict_read_with_weights_only(trained):
+    state = torch.load(trained / "model.pt", weights_only=True)
+    assert "layers.0.weight" in state
+
+
+def test_a_corrupt_model_pt_is_an_error_with_the_fix(fake_root, tmp_path, capsys):
+    bad = tmp_path / "model.pt"
+    bad.write_bytes(b"\x00" * 100)
+    assert run_demo(fake_root, tmp_path / "out", "--load", str(bad)) == 1
+    assert "make demo" in capsys.readouterr().err
+
+
+def test_an_unwritten_step_says_which(fake_root, tmp_path, capsys):
+    assert run_demo(fake_root, tmp_path, "--impl", "exercises") == 2
+    error = capsys.readouterr().err
+    assert "Step 1:" in error and "make test" in error
+
+
+def test_an_unknown_device_is_named(fake_root, tmp_path):
+    with pytest.raises(SystemExit, match="--device tpu"):
+        demo.main(["--root", str(fake_root), "--out", str(tmp_path), "--device", "tpu"])

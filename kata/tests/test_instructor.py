@@ -1,0 +1,159 @@
+"""The instructor's tools: the manifest, the handout and the Gradescope bundle."""
+
+import ast
+import json
+import shutil
+import stat
+import subprocess
+import sys
+import zipfile
+
+import pytest
+from fakes import ROOT
+
+from kata import gradescope, manifest
+from kata.handout import make_handout
+
+
+@pytest.fixture(scope="module")
+def handout(tmp_path_factory):
+    return make_handout(ROOT, tmp_path_factory.mktemp("handout") / "kata")
+
+
+# ---------------------------------------------------------------- manifest
+
+
+def test_the_manifest_reports_edited_missing_and_added_files(tmp_path):
+    (tmp_path / "tests").mkdir()
+    (tmp_path / "tests" / "test_step1_libraries.py").write_text("def test_one(): pass\n")
+    (tmp_path / "tests" / "test_step2_dataset.py").write_text("def test_two(): pass\n")
+    (tmp_path / "conftest.py").write_text("")
+    manifest.write_manifest(tmp_path)
+    assert manifest.changes(tmp_path) == []
+    assert manifest.main(["--check", "--root", str(tmp_path)]) == 0
+
+    (tmp_path / "tests" / "test_step1_libraries.py").write_text("def test_one(): assert 1\n")
+    (tmp_path / "tests" / "test_step2_dataset.py").unlink()
+    (tmp_path / "tests" / "conftest.py").write_text("")
+    (tmp_path / "pytest.ini").write_text("[pytest]\naddopts = -p lenient\n")
+    assert manifest.changes(tmp_path) == ["added: pytest.ini",
+                                          "added: tests/conftest.py",
+                                          "edited: tests/test_step1_libraries.py",
+                                          "missing: tests/test_step2_dataset.py"]
+    assert manifest.main(["--check", "--root", str(tmp_path)]) == 1
+
+
+def test_the_manifest_is_in_sha256sum_format(tmp_path):
+    (tmp_path / "conftest.py").write_text("import pytest\n")
+    manifest.write_manifest(tmp_path)
+    if shutil.which("sha256sum") is None:
+        pytest.skip("no sha256sum on this machine")
+    check = subprocess.run(["sha256sum", "-c", manifest.MANIFEST_NAME], cwd=tmp_path)
+    assert check.returncode == 0
+
+
+def test_the_manifest_covers_the_tests_the_conftest_and_the_grading_tooling():
+    covered = manifest.covered_files(ROOT)
+    for name in ("conftest.py", "grading.toml", "Makefile", "pyproject.toml",
+                 ".github/workflows/grade.yml", "kata/grade.py",
+                 "kata/grade_plugin.py", "tests/test_step1_libraries.py", "tests/test_capstone.py"):
+        assert name in covered
+    assert not any(name.startswith(("exercises/", "solutions/", "kata/tests/"))
+                   for name in covered)
+
+
+# ---------------------------------------------------------------- handout
+
+
+def test_the_handout_has_no_solutions_and_its_own_current_manifest(handout):
+    for gone in ("solutions", "alternatives", "kata/tests", "kata/calibrate.py",
+                 "kata/variants.py", ".git", ".venv"):
+        assert not (handout / gone).exists(), gone
+    for kept in ("exercises/step1_libraries.py", "exercises/hints.toml", "tests/test_capstone.py",
+                 "conftest.py", "grading.toml", "Makefile", "README.md",
+                 ".github/workflows/grade.yml", "kata/demo.py"):
+        assert (handout / kept).exists(), kept
+    assert manifest.changes(handout) == []
+
+
+def imported_modules(path) -> set[str]:
+    tree = ast.parse(path.read_text())
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names |= {alias.name.split(".")[0] for alias in node.names}
+        elif isinstance(node, ast.ImportFrom) and node.module and node.level == 0:
+            names.add(node.module.split(".")[0])
+    return names
+
+
+def test_nothing_in_the_handout_imports_the_solutions(handout):
+    for path in handout.rglob("*.py"):
+        assert "solutions" not in imported_modules(path), path
+
+
+def test_the_handouts_tests_run_without_the_solutions(handout):
+    # `solutions` is installed in this environment: make it unimportable, as in a handout.
+    script = ("import sys; sys.modules['solutions'] = None; import pytest; sys.exit(pytest.main("
+              "['--step', '1', '-q', '--tb=short', '-p', 'no:cacheprovider']))")
+    result = subprocess.run([sys.executable, "-c", script], cwd=handout, capture_output=True,
+                            text=True, timeout=300)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "step 1    todo" in result.stdout
+    assert "failed" not in result.stdout and "error" not in result.stdout
+
+
+def test_the_handout_refuses_a_folder_that_is_not_empty(tmp_path):
+    (tmp_path / "notes.txt").write_text("mine")
+    with pytest.raises(FileExistsError):
+        make_handout(ROOT, tmp_path)
+
+
+# ---------------------------------------------------------------- gradescope
+
+
+def test_the_bundle_has_gradescopes_layout_and_no_solutions(handout, tmp_path):
+    bundle = gradescope.build(handout, tmp_path / "autograder.zip")
+    with zipfile.ZipFile(bundle) as archive:
+        names = set(archive.namelist())
+        for script in ("setup.sh", "run_autograder"):
+            mode = archive.getinfo(script).external_attr >> 16
+            assert mode & stat.S_IXUSR, f"{script} is not executable"
+            assert archive.read(script).startswith(b"#!/usr/bin/env bash")
+    assert set(manifest.covered_files(handout)) <= names
+    assert {"grading.sha256", "exercises/step1_libraries.py"} <= names
+    assert not any(name.startswith(("solutions/", "alternatives/")) for name in names)
+
+
+def test_run_autograder_grades_the_submission_with_the_pristine_tests(handout, tmp_path):
+    source = tmp_path / "source"
+    with zipfile.ZipFile(gradescope.build(handout, tmp_path / "autograder.zip")) as archive:
+        archive.extractall(source)
+    # A submission with step 1 written, and a test file "fixed" to pass anything.
+    submission = tmp_path / "submission"
+    (submission / "exercises").mkdir(parents=True)
+    shutil.copy(ROOT / "solutions" / "step1_libraries.py", submission / "exercises")
+    (submission / "tests").mkdir()
+    (submission / "tests" / "test_step1_libraries.py").write_text("def test_x():\n    pass\n")
+
+    code = gradescope.run(source, submission, tmp_path / "results", ("--step", "1"))
+    assert code == 0
+    results = json.loads((tmp_path / "results" / "results.json").read_text())
+    step1 = [test for test in results["tests"] if test["name"].startswith("step 1:")]
+    assert len(step1) > 1 and all(test["status"] == "passed" for test in step1)
+    assert results["score"] == 10 and results["extra_data"]["max_score"] == 100
+    assert "as recorded in grading.sha256" in results["output"]
+
+
+# ---------------------------------------------------------------- GitHub Actions
+
+
+def test_the_workflow_installs_cpu_torch_caches_mnist_grades_and_uploads_the_reports():
+    workflow = (ROOT / ".github" / "workflows" / "grade.yml").read_text()
+    steps = [line.strip() for line in workflow.splitlines()]
+    assert any("--index-url https://download.pytorch.org/whl/cpu torch" in s for s in steps)
+    cache = workflow.index("actions/cache@")
+    assert "path: data" in workflow[cache:workflow.index("make data")]
+    assert workflow.index("make data") < workflow.index("make grade")
+    upload = workflow.index("actions/upload-artifact@")
+    assert "path: reports/" in workflow[upload:] and "if: always()" in workflow[cache:upload]

@@ -1,0 +1,151 @@
+"""The tooling of `make mutants`, `make flaky` and `make verify`, without running the suite:
+the catalogue applies to the reference, edits and verdicts, tables, and the runner's JUnit
+reading and time limit."""
+
+import textwrap
+
+import pytest
+
+from kata import flaky, verify
+from kata.mistakes import ALL, MISTAKES, DoesNotApply, Edit, Mistake, apply_edits
+from kata.mutants import (
+    BROKEN,
+    CAUGHT,
+    NOT_APPLIED,
+    SURVIVED,
+    MutantResult,
+    format_table,
+    module_file,
+    mutated_source,
+    prepare,
+    verdict_of,
+)
+from kata.runner import FAILED, PASSED, CaseResult, Job, PytestRun, read_junit, run_jobs
+from kata.steps import STEPS
+from kata.variants import solutions_dir
+
+
+def test_the_catalogue_holds_25_or_more_mistakes_with_unique_names_in_every_step():
+    names = [m.name for m in MISTAKES]
+    assert len(names) >= 25 and len(set(names)) == len(names)
+    assert {m.step for m in MISTAKES} == {step.number for step in STEPS}
+    assert all(m.description and m.edits for m in MISTAKES)
+
+
+@pytest.mark.parametrize("mistake", MISTAKES, ids=lambda m: m.name)
+def test_every_mistake_applies_to_the_reference_and_changes_it(mistake):
+    """Catches: an edit whose text the reference no longer holds (run before `make verify`)."""
+    original = (solutions_dir() / module_file(mistake.step)).read_text()
+    assert mutated_source(mistake) != original
+
+
+def test_an_edit_changes_the_occurrence_it_names():
+    source = "a = f(x)\nb = f(x)\nc = f(x)\n"
+    assert apply_edits(source, (Edit("f(x)", "g(x)"),)) == "a = g(x)\nb = f(x)\nc = f(x)\n"
+    assert apply_edits(source, (Edit("f(x)", "g(x)", 2),)) == "a = f(x)\nb = g(x)\nc = f(x)\n"
+    assert apply_edits(source, (Edit("f(x)", "g(x)", ALL),)) == "a = g(x)\nb = g(x)\nc = g(x)\n"
+
+
+@pytest.mark.parametrize("edit", [Edit("h(x)", "g(x)"), Edit("f(x)", "g(x)", 4)],
+                         ids=["missing", "too-few"])
+def test_an_edit_that_finds_nothing_does_not_apply(edit):
+    with pytest.raises(DoesNotApply, match=r"found \d time"):
+        apply_edits("a = f(x)\nb = f(x)\n", (edit,))
+
+
+def test_a_mistake_the_reference_has_outgrown_is_reported_not_run(tmp_path):
+    stale = Mistake("stale", 3, "an edit of code that is gone",
+                    (Edit("self.conv1 = nn.Conv2d(", "x"),))
+    result = prepare(stale, tmp_path, "mutant_stale")
+    assert isinstance(result, MutantResult) and result.verdict == NOT_APPLIED
+    assert "step3_network.py" in result.detail and "self.conv1" in result.detail
+    assert not result.ok
+
+
+def test_an_edit_that_breaks_the_syntax_is_an_error(tmp_path):
+    broken = Mistake("broken", 4, "unbalanced brackets",
+                     (Edit("nn.CrossEntropyLoss()", "nn.CrossEntropyLoss(("),))
+    result = prepare(broken, tmp_path, "mutant_broken")
+    assert result.verdict == BROKEN and "syntax" in result.detail
+
+
+def run_with(returncode: int, *cases: CaseResult) -> PytestRun:
+    return PytestRun(Job([]), returncode, list(cases), "last line of output", 1.0)
+
+
+@pytest.mark.parametrize(("returncode", "cases", "verdict", "detail"), [
+    (1, [CaseResult("tests/test_a.py::test_ok", PASSED),
+         CaseResult("tests/test_a.py::test_b[1]", FAILED)], CAUGHT, "test_a.py::test_b[1]"),
+    (0, [CaseResult("tests/test_a.py::test_ok", PASSED)], SURVIVED, "1 passed: no test failed"),
+    (4, [], BROKEN, "pytest exit 4: last line of output"),
+    (-9, [], BROKEN, "pytest exit -9"),
+], ids=["caught", "survived", "usage-error", "killed"])
+def test_verdicts_name_the_catching_test_or_what_went_wrong(returncode, cases, verdict, detail):
+    result = verdict_of(MISTAKES[0], run_with(returncode, *cases))
+    assert result.verdict == verdict and result.detail.startswith(detail)
+
+
+def test_the_table_lines_up_its_columns():
+    results = [MutantResult(MISTAKES[0], CAUGHT, "test_x.py::test_y"),
+               MutantResult(MISTAKES[-1], SURVIVED, "3 passed: no test failed")]
+    lines = format_table(results).splitlines()
+    assert lines[0].split() == ["mistake", "step", "result", "caught", "by", "/", "why"]
+    starts = {line.index(MISTAKES[0].name if i == 2 else MISTAKES[-1].name) for i, line
+              in enumerate(lines) if i >= 2}
+    assert starts == {0}
+    result_column = lines[0].index("result")
+    assert lines[2][result_column:].startswith(CAUGHT)
+    assert lines[3][result_column:].startswith(SURVIVED)
+
+
+JUNIT = """<?xml version="1.0" encoding="utf-8"?>
+<testsuites><testsuite name="pytest">
+<testcase classname="tests.test_capstone" name="test_accuracy">
+  <properties><property name="accuracy" value="0.93"/><property name="accuracy_limit" value="0.9"/>
+  <property name="accuracy_margin" value="0.03"/></properties></testcase>
+<testcase classname="tests.test_step5_training" name="test_fit[3]">
+  <failure message="boom"/></testcase>
+<testcase classname="tests.test_step1_libraries" name="test_todo">
+  <skipped message="Step 1: write it"/></testcase>
+</testsuite></testsuites>
+"""
+
+
+def test_junit_gives_each_tests_node_id_outcome_and_recorded_margins(tmp_path):
+    path = tmp_path / "junit.xml"
+    path.write_text(JUNIT)
+    cases = read_junit(path)
+    assert [(c.nodeid, c.outcome) for c in cases] == [
+        ("tests/test_capstone.py::test_accuracy", "passed"),
+        ("tests/test_step5_training.py::test_fit[3]", "failed"),
+        ("tests/test_step1_libraries.py::test_todo", "skipped")]
+    assert flaky.margins(run_with(1, *cases)) == {"accuracy": (0.03, 0.93, 0.9)}
+
+
+def test_an_order_that_changes_an_outcome_is_reported():
+    baseline = run_with(0, CaseResult("t.py::a", PASSED), CaseResult("t.py::b", PASSED))
+    same = run_with(0, CaseResult("t.py::b", PASSED), CaseResult("t.py::a", PASSED))
+    different = run_with(1, CaseResult("t.py::a", PASSED), CaseResult("t.py::b", FAILED))
+    lines, ok = verify.orders_report([baseline, same, same])
+    assert ok and "same outcomes" in lines[1]
+    lines, ok = verify.orders_report([baseline, same, different])
+    assert not ok and "1 DIFFER: ['t.py::b']" in lines[2]
+
+
+def test_the_runner_kills_a_run_past_its_time_limit_and_goes_on(tmp_path):
+    tests = tmp_path / "test_tiny.py"
+    tests.write_text(textwrap.dedent("""
+        import time
+
+        def test_passes():
+            pass
+
+        def test_hangs():
+            time.sleep(60)
+    """))
+    quick = Job([f"{tests}::test_passes", "--rootdir", str(tmp_path)])
+    hangs = Job([f"{tests}::test_hangs", "--rootdir", str(tmp_path), "-p", "no:timeout"],
+                timeout=1)
+    finished, killed = run_jobs([quick, hangs], workers=2)
+    assert finished.returncode == 0 and finished.counts() == "1 passed"
+    assert killed.returncode == -9 and "killed by signal 9" in killed.output
