@@ -43,15 +43,15 @@ def plot_confusion(confusion: torch.Tensor) -> Figure:
     """The confusion matrix as a grid of counts; the right answers lie on the diagonal."""
     fig, ax = plt.subplots(figsize=(6, 5.2), layout="constrained")
     # Log scale, so that a handful of mistakes still shows beside a thousand right answers.
-    shown = ax.imshow(confusion.float().log1p().numpy(), cmap="Blues")
-    threshold = confusion.float().log1p().max().item() / 2
+    shade = confusion.float().log1p()
+    shown = ax.imshow(shade.numpy(), cmap="Blues")
+    dark = shade.max().item() / 2  # white text above this shade, black below
     for true in range(DIGITS):
         for predicted in range(DIGITS):
             value = int(confusion[true, predicted])
             if value:
-                light = confusion[true, predicted].float().log1p().item() > threshold
                 ax.text(predicted, true, str(value), ha="center", va="center", fontsize=8,
-                        color="white" if light else "black")
+                        color="white" if shade[true, predicted] > dark else "black")
     ax.set_xticks(range(DIGITS))
     ax.set_yticks(range(DIGITS))
     ax.set_xlabel("predicted digit")
