@@ -72,10 +72,11 @@ lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
 # A handout has no kata/tests/ and no solutions/: its check skips those two runs.
-# kata/tests starts many child pytest runs: two workers (-n 2) halve its time.
+# kata/tests starts many child pytest runs: two workers (-n 2) halve its time, with one torch
+# thread each so that they do not fight over two cores.
 check: lint
 	$(PY) -m kata.manifest --check
-	$(if $(wildcard kata/tests),$(PY) -m pytest kata/tests --quiet -n 2 $(PYTEST_ARGS))
+	$(if $(wildcard kata/tests),OMP_NUM_THREADS=1 $(PY) -m pytest kata/tests --quiet -n 2 $(PYTEST_ARGS))
 	$(if $(wildcard solutions),$(PY) -m pytest --impl solutions --expect done $(PYTEST_ARGS))
 	$(PY) -m pytest --impl exercises --expect todo --quiet $(PYTEST_ARGS)
 

@@ -102,10 +102,15 @@ def preload() -> None:
 
 def run_child(job: Job, workdir: Path) -> None:
     """In the forked child: run pytest with output to a file, then exit with its status."""
+    import torch
+
     status = 3
     try:
         os.chdir(ROOT)
+        # torch read OMP_NUM_THREADS when the parent imported it, so the variable alone would
+        # leave two threads per run: two runs side by side would then fight over two cores.
         os.environ.update({"OMP_NUM_THREADS": "1", **job.env})
+        torch.set_num_threads(1)
         if job.pythonpath:  # for this process, and for any worker it starts (pytest -n)
             sys.path.insert(0, str(job.pythonpath))
             os.environ["PYTHONPATH"] = os.pathsep.join(

@@ -149,3 +149,13 @@ def test_the_runner_kills_a_run_past_its_time_limit_and_goes_on(tmp_path):
     finished, killed = run_jobs([quick, hangs], workers=2)
     assert finished.returncode == 0 and finished.counts() == "1 passed"
     assert killed.returncode == -9 and "killed by signal 9" in killed.output
+
+
+def test_each_run_uses_one_torch_thread_so_two_runs_share_two_cores(tmp_path):
+    """Two runs side by side with two threads each slowed CI's verify tenfold: forked after
+    torch was imported, a run ignores OMP_NUM_THREADS, so the runner must set the threads."""
+    tests = tmp_path / "test_threads.py"
+    tests.write_text("import torch\n\n\ndef test_one_thread():\n"
+                     "    assert torch.get_num_threads() == 1\n")
+    (run,) = run_jobs([Job([str(tests), "--rootdir", str(tmp_path)])], workers=1)
+    assert run.counts() == "1 passed", run.output
