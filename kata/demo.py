@@ -2,13 +2,14 @@
 
     make demo                                     # the reference: 99% in two epochs
     make demo IMPL=exercises                      # your own steps, once their tests pass
-    make demo DEMO_ARGS="--epochs 15 --augment"   # the reference's best (see the README)
+    make demo DEMO_ARGS="--epochs 20 --batch-size 256 --augment"   # the best: about 99.5%
     python -m kata.demo --help
 
 Everything the model does is the package's own step code: its network, loss, optimizer,
 train_epoch, predict_batch, accuracy and plots. The demo adds speed around it: the images
-are decoded and normalised once into a tensor on the device (kata/inmemory.py), and a
-one-cycle learning-rate schedule lets two epochs go far.
+are decoded and normalised once into a tensor on the device (kata/inmemory.py), a
+one-cycle learning-rate schedule lets two epochs go far, and where the hardware computes in
+bfloat16 the forward pass does (mixed precision).
 
 Writes to artifacts/: model.pt (a state dict), predictions.png, losses.png, confusion.png
 and metrics.json (every figure printed, for `make bench`).
@@ -30,6 +31,7 @@ from tqdm.auto import tqdm
 
 from . import KataTodo, data
 from .checkpoint import load_weights, save_model
+from .device import native_bfloat16
 from .evaluation import (
     confusion_matrix,
     most_confused,
@@ -56,7 +58,10 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--lr", type=float, default=0.01,
                         help="the peak learning rate of the one-cycle schedule")
     parser.add_argument("--augment", action="store_true",
-                        help="turn and shift each training image a little (for long runs)")
+                        help="turn, shift and scale each training image a little (for long runs)")
+    parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
+                        help="training arithmetic: bfloat16 mixed precision (autocast) doubles "
+                             "the speed where the hardware does it natively; auto picks it there")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--limit", type=int, default=None,
@@ -87,6 +92,24 @@ class LossMeter(nn.Module):
         return loss
 
 
+class MixedPrecision(nn.Module):
+    """The model with its forward pass in bfloat16; its weights and their updates stay float32.
+
+    Autocast is entered per batch, as PyTorch asks: within one autocast region the bfloat16
+    copies of the weights are cached, so a region around a whole epoch would keep training
+    on the first batch's weights. Testing runs the bare model, in float32.
+    """
+
+    def __init__(self, model: nn.Module, device: torch.device):
+        super().__init__()
+        self.model, self.device_type = model, device.type
+
+    def forward(self, images):
+        with torch.autocast(self.device_type, dtype=torch.bfloat16):
+            logits = self.model(images)
+        return logits.float()  # the loss in float32, outside autocast
+
+
 def scheduled(batches, schedule, bar, loss_meter):
     """Hand the batches to train_epoch; after each update, advance the schedule and the bar."""
     for images, labels in batches:
@@ -102,6 +125,7 @@ def train(steps, model, train_data, test_data, device, args, clock):
 
     Returns one record per epoch and the last epoch's test predictions.
     """
+    trained = MixedPrecision(model, device) if args.precision == "bfloat16" else model
     loss_meter = LossMeter(steps[4].build_loss())
     optimizer = steps[4].build_optimizer(model, lr=args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -116,7 +140,7 @@ def train(steps, model, train_data, test_data, device, args, clock):
             batches = scheduled(train_data.batches(args.batch_size, shuffle, args.augment),
                                 schedule, bar, loss_meter)
             with clock.phase("train"):
-                loss = steps[5].train_epoch(model, batches, loss_meter, optimizer, device)
+                loss = steps[5].train_epoch(trained, batches, loss_meter, optimizer, device)
         with clock.phase("evaluate"):
             predictions, accuracy = predict_and_score(steps[7], model, test_data, device)
         history.append({"epoch": epoch, "loss": loss, "test_accuracy": accuracy,
@@ -142,11 +166,14 @@ def run(args: argparse.Namespace) -> dict:
     except ValueError as error:
         raise SystemExit(f"--device {args.device}: {error}") from error
     steps[1].set_seed(args.seed)
+    if args.precision == "auto":
+        args.precision = "bfloat16" if native_bfloat16(device) else "float32"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # the batch shape never changes: tune once
     versions = ", ".join(f"{name} {version}"
                          for name, version in steps[1].library_versions().items())
-    print(f"{args.impl} on {device}, {torch.get_num_threads()} CPU threads ({versions})")
+    print(f"{args.impl} on {device} in {args.precision}, {torch.get_num_threads()} CPU threads "
+          f"({versions})")
 
     with clock.phase("load data"):
         if data.missing_files(args.root):
@@ -190,6 +217,7 @@ def run(args: argparse.Namespace) -> dict:
     metrics = {
         "impl": args.impl, "device": str(device), "epochs": args.epochs,
         "batch_size": args.batch_size, "lr": args.lr, "augment": args.augment,
+        "precision": args.precision,
         "seed": args.seed, "train_images": len(train_data), "test_images": len(test_data),
         "test_accuracy": accuracy,
         "per_digit_accuracy": per_digit_accuracy(confusion),

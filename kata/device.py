@@ -21,3 +21,17 @@ def resolve_device(name: str) -> torch.device:
     if not available.get(device.type, False):
         raise ValueError(f"device {name!r} is not available on this machine")
     return device
+
+
+def native_bfloat16(device: torch.device) -> bool:
+    """Whether `device` computes in bfloat16 natively, so that mixed precision speeds it up.
+
+    Without such hardware (a CPU without AVX512-BF16 or AMX, an older GPU) bfloat16 is emulated
+    and slower than float32.
+    """
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported(including_emulation=False)
+    if device.type == "cpu":
+        return (torch.backends.mkldnn.is_available()
+                and torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    return False

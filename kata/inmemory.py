@@ -13,8 +13,11 @@ from dataclasses import dataclass
 import torch
 import torch.nn.functional as F
 
-MAX_ROTATION_DEGREES = 10
-MAX_SHIFT_PIXELS = 2
+# Mild on purpose: this small network scored best with these, about 99.5% against 99.4%
+# with 10 degrees, 2 pixels and 10% (see the README).
+MAX_ROTATION_DEGREES = 8
+MAX_SHIFT_PIXELS = 1.5
+MAX_SCALE_CHANGE = 0.08
 
 
 @dataclass
@@ -37,7 +40,7 @@ class InMemorySplit:
             chosen = order[start : start + batch_size]
             images = self.images[chosen]
             if augment:
-                images = random_rotate_and_shift(images, generator)
+                images = random_affine(images, generator)
             yield images, self.labels[chosen]
 
 
@@ -60,14 +63,20 @@ def load_split(step2, root, train: bool, device: torch.device, limit: int | None
     return dataset, InMemorySplit(images.to(device), labels.to(device))
 
 
-def random_rotate_and_shift(images: torch.Tensor, generator: torch.Generator | None = None):
-    """Each image turned by up to 10 degrees and moved by up to 2 pixels, all in one call."""
+def random_affine(images: torch.Tensor, generator: torch.Generator | None = None):
+    """Each image turned, shifted and scaled by a small random amount, all in one call."""
     count = len(images)
-    angles = torch.rand(count, generator=generator).mul(2).sub(1)
-    angles = angles * math.radians(MAX_ROTATION_DEGREES)
+
+    def uniform(*shape):  # in [-1, 1)
+        return torch.rand(*shape, generator=generator).mul(2).sub(1)
+
+    angles = uniform(count) * math.radians(MAX_ROTATION_DEGREES)
+    scales = 1 + uniform(count) * MAX_SCALE_CHANGE
     # affine_grid measures in half image widths: one pixel is 2 / 28.
-    shifts = torch.rand(count, 2, generator=generator).mul(2).sub(1) * (MAX_SHIFT_PIXELS * 2 / 28)
-    cos, sin = angles.cos(), angles.sin()
+    shifts = uniform(count, 2) * (MAX_SHIFT_PIXELS * 2 / 28)
+    # theta maps each output pixel to where it samples the input: dividing by the scale
+    # enlarges the digit.
+    cos, sin = angles.cos() / scales, angles.sin() / scales
     theta = torch.stack([torch.stack([cos, -sin, shifts[:, 0]], dim=1),
                          torch.stack([sin, cos, shifts[:, 1]], dim=1)], dim=1)
     grid = F.affine_grid(theta.to(images.device), list(images.shape), align_corners=False)

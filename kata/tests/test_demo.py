@@ -6,7 +6,9 @@ import pytest
 import torch
 
 from kata import demo
+from kata.device import native_bfloat16
 from kata.testing import write_fake_mnist
+from solutions.step3_network import DigitClassifier
 
 ARTIFACTS = ("model.pt", "predictions.png", "losses.png", "confusion.png", "metrics.json")
 
@@ -78,3 +80,31 @@ def test_an_unwritten_step_says_which(fake_root, tmp_path, capsys):
 def test_an_unknown_device_is_named(fake_root, tmp_path):
     with pytest.raises(SystemExit, match="--device tpu"):
         demo.main(["--root", str(fake_root), "--out", str(tmp_path), "--device", "tpu"])
+
+
+def test_the_precision_is_recorded(trained):
+    metrics = json.loads((trained / "metrics.json").read_text())
+    expected = "bfloat16" if native_bfloat16(torch.device("cpu")) else "float32"
+    assert metrics["precision"] == expected
+
+
+@pytest.mark.parametrize("precision", ["float32", "bfloat16"])
+def test_the_fake_digits_are_learned_in_either_precision(fake_root, tmp_path, precision):
+    assert run_demo(fake_root, tmp_path, "--epochs", "2", "--precision", precision) == 0
+    metrics = json.loads((tmp_path / "metrics.json").read_text())
+    assert metrics["precision"] == precision
+    assert metrics["test_accuracy"] >= 0.9, metrics["history"]
+
+
+def test_mixed_precision_trains_the_latest_weights_at_every_batch():
+    """Autocast caches its bfloat16 copies of the weights for as long as its region lasts: a
+    region around a whole epoch would train on the first batch's weights all epoch long."""
+    torch.manual_seed(0)
+    model = DigitClassifier()
+    trained = demo.MixedPrecision(model, torch.device("cpu"))
+    images = torch.randn(8, 1, 28, 28)
+    before = trained(images)
+    with torch.no_grad():
+        model.layers[0].weight.mul_(-1)
+    assert before.dtype == torch.float32, "the loss should get float32 logits"
+    assert not torch.allclose(trained(images), before), "the forward pass used stale weights"

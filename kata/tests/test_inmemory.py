@@ -5,7 +5,7 @@ import types
 import pytest
 import torch
 
-from kata.inmemory import InMemorySplit, load_split, random_rotate_and_shift
+from kata.inmemory import InMemorySplit, load_split, random_affine
 from kata.testing import MNIST_MEAN, MNIST_STD, write_fake_mnist
 from solutions import step2_dataset
 
@@ -69,7 +69,7 @@ def test_augmentation_moves_the_digit_but_keeps_shape_and_background():
     background = -MNIST_MEAN / MNIST_STD
     images = torch.full((4, 1, 28, 28), background)
     images[:, :, 10:18, 12:16] = (1 - MNIST_MEAN) / MNIST_STD
-    moved = random_rotate_and_shift(images, torch.Generator().manual_seed(0))
+    moved = random_affine(images, torch.Generator().manual_seed(0))
     assert moved.shape == images.shape
     assert not torch.allclose(moved, images), "the images should change"
     assert torch.allclose(moved[..., 0, 0], torch.tensor(background)), "corners stay background"
