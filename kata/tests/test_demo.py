@@ -104,7 +104,7 @@ def test_mixed_precision_trains_the_latest_weights_at_every_batch():
     trained = demo.MixedPrecision(model, torch.device("cpu"))
     images = torch.randn(8, 1, 28, 28)
     before = trained(images)
+    assert before.dtype == torch.float32, "the loss should get float32 logits"
     with torch.no_grad():
         model.layers[0].weight.mul_(-1)
-    assert before.dtype == torch.float32, "the loss should get float32 logits"
     assert not torch.allclose(trained(images), before), "the forward pass used stale weights"
