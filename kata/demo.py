@@ -3,13 +3,14 @@
     make demo                                     # the reference: 99% in two epochs
     make demo IMPL=exercises                      # your own steps, once their tests pass
     make demo DEMO_ARGS="--epochs 20 --batch-size 256 --augment"   # the best: 99.4-99.6%
+    make demo DEMO_ARGS="--device cuda --batch-size 512 --lr 0.02 --epochs 3"   # on a GPU
     python -m kata.demo --help
 
 Everything the model does is the package's own step code: its network, loss, optimizer,
 train_epoch, predict_batch, accuracy and plots. The demo adds speed around it: the images
 are decoded and normalised once into a tensor on the device (kata/inmemory.py), a
-one-cycle learning-rate schedule lets two epochs go far, and where the hardware computes in
-bfloat16 the forward pass does (mixed precision).
+one-cycle learning-rate schedule lets two epochs go far, and on a CPU that computes in
+bfloat16 natively the forward pass does (mixed precision).
 
 Writes to artifacts/: model.pt (a state dict), predictions.png, losses.png, confusion.png
 and metrics.json (every figure printed, for `make bench`).
@@ -25,13 +26,14 @@ import matplotlib
 
 matplotlib.use("Agg")  # files only: the demo also runs on machines without a screen
 
+import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
 from . import KataTodo, data
 from .checkpoint import load_weights, save_model
-from .device import native_bfloat16
+from .device import bfloat16_pays
 from .evaluation import (
     confusion_matrix,
     most_confused,
@@ -61,7 +63,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         help="turn, shift and scale each training image a little (for long runs)")
     parser.add_argument("--precision", choices=("auto", "float32", "bfloat16"), default="auto",
                         help="training arithmetic: bfloat16 mixed precision (autocast) doubles "
-                             "the speed where the hardware does it natively; auto picks it there")
+                             "the speed on a CPU that does it natively; auto picks it there only")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--limit", type=int, default=None,
@@ -144,7 +146,7 @@ def train(steps, model, train_data, test_data, device, args, clock):
         with clock.phase("evaluate"):
             predictions, accuracy = predict_and_score(steps[7], model, test_data, device)
         history.append({"epoch": epoch, "loss": loss, "test_accuracy": accuracy,
-                        "seconds": clock.elapsed()})
+                        "seconds": clock.elapsed(), "train_seconds": clock.phases["train"]})
         print(f"epoch {epoch}/{args.epochs}: mean loss {loss:.4f}, test accuracy {accuracy:.2%}"
               f" ({clock.elapsed():.1f} s)", flush=True)
     return history, predictions
@@ -167,7 +169,7 @@ def run(args: argparse.Namespace) -> dict:
         raise SystemExit(f"--device {args.device}: {error}") from error
     steps[1].set_seed(args.seed)
     if args.precision == "auto":
-        args.precision = "bfloat16" if native_bfloat16(device) else "float32"
+        args.precision = "bfloat16" if bfloat16_pays(device) else "float32"
     if device.type == "cuda":
         torch.backends.cudnn.benchmark = True  # the batch shape never changes: tune once
     versions = ", ".join(f"{name} {version}"
@@ -197,20 +199,24 @@ def run(args: argparse.Namespace) -> dict:
         history, predictions = train(steps, model, train_data, test_data, device, args, clock)
         accuracy = history[-1]["test_accuracy"]
     confusion = confusion_matrix(predictions, test_data.labels)
-    seconds_to_target = next((record["seconds"] for record in history
-                              if record["test_accuracy"] >= TARGET_ACCURACY), None)
+    reached = next((record for record in history
+                    if record["test_accuracy"] >= TARGET_ACCURACY), None)
+
+    def save_plot(fig, name: str) -> Path:
+        path = steps[8].save_figure(fig, args.out / name)
+        plt.close(fig)  # pyplot keeps every figure open until closed
+        return path
 
     with clock.phase("save artifacts"):
         args.out.mkdir(parents=True, exist_ok=True)
         indices = shown_indices(predictions, test_data.labels)
         saved = [
             save_model(model, args.out / "model.pt"),
-            steps[8].save_figure(steps[8].plot_predictions(model, test_set, device, indices=indices,
-                                                           count=len(indices)),
-                                 args.out / "predictions.png"),
-            steps[8].save_figure(steps[8].plot_losses([r["loss"] for r in history]),
-                                 args.out / "losses.png") if history else None,
-            steps[8].save_figure(plot_confusion(confusion), args.out / "confusion.png"),
+            save_plot(steps[8].plot_predictions(model, test_set, device, indices=indices,
+                                                count=len(indices)), "predictions.png"),
+            save_plot(steps[8].plot_losses([r["loss"] for r in history]), "losses.png")
+            if history else None,
+            save_plot(plot_confusion(confusion), "confusion.png"),
         ]
 
     train_seconds = clock.phases.get("train", 0.0)
@@ -225,7 +231,9 @@ def run(args: argparse.Namespace) -> dict:
                           for t, p, n in most_confused(confusion)],
         "history": history,
         "seconds": {**clock.phases, "total": clock.elapsed()},
-        "seconds_to_target": seconds_to_target,
+        # From the start (imports not counted), and training alone (the GPU target's measure).
+        "seconds_to_target": reached["seconds"] if reached else None,
+        "train_seconds_to_target": reached["train_seconds"] if reached else None,
         "train_images_per_second": (len(train_data) * len(history) / train_seconds
                                     if train_seconds else None),
         "peak_rss_mb": peak_memory_mb(),
@@ -250,7 +258,8 @@ def print_summary(metrics: dict, saved: list[Path]) -> None:
         print(f"training:      {metrics['train_images_per_second']:,.0f} images/s")
     if metrics["seconds_to_target"] is not None:
         print(f"reached {TARGET_ACCURACY:.0%} {metrics['seconds_to_target']:.1f} s after the "
-              "start (imports not counted)")
+              f"start (imports not counted), after {metrics['train_seconds_to_target']:.2f} s "
+              "of training")
     if metrics["peak_rss_mb"]:
         print(f"peak memory:   {metrics['peak_rss_mb']:,.0f} MB")
     print("saved:         " + ", ".join(str(path) for path in saved))

@@ -2,11 +2,12 @@
 
 import json
 
+import matplotlib.pyplot as plt
 import pytest
 import torch
 
 from kata import demo
-from kata.device import native_bfloat16
+from kata.device import bfloat16_pays
 from kata.testing import write_fake_mnist
 from solutions.step3_network import DigitClassifier
 
@@ -35,6 +36,11 @@ def test_the_demo_writes_every_artifact(trained):
     assert not missing, f"the demo did not write {missing}"
 
 
+def test_the_demo_closes_its_figures(trained):
+    """pyplot keeps a figure until it is closed: a demo run from Python must not leave any."""
+    assert plt.get_fignums() == []
+
+
 def test_the_metrics_hold_what_the_demo_printed(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
     assert metrics["train_images"] == 120 and metrics["test_images"] == 40
@@ -43,6 +49,8 @@ def test_the_metrics_hold_what_the_demo_printed(trained):
     assert metrics["history"][-1]["test_accuracy"] == metrics["test_accuracy"]
     assert {"load data", "train", "evaluate", "save artifacts", "total"} <= set(metrics["seconds"])
     assert metrics["train_images_per_second"] > 0
+    first, last = (record["train_seconds"] for record in metrics["history"])
+    assert 0 < first < last == metrics["seconds"]["train"], "training time adds up per epoch"
 
 
 def test_the_fake_digits_are_learned(trained):
@@ -84,7 +92,7 @@ def test_an_unknown_device_is_named(fake_root, tmp_path):
 
 def test_the_precision_is_recorded(trained):
     metrics = json.loads((trained / "metrics.json").read_text())
-    expected = "bfloat16" if native_bfloat16(torch.device("cpu")) else "float32"
+    expected = "bfloat16" if bfloat16_pays(torch.device("cpu")) else "float32"
     assert metrics["precision"] == expected
 
 
