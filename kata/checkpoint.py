@@ -44,6 +44,7 @@ def load_weights(model: nn.Module, path, device) -> nn.Module:
     except RuntimeError as error:
         first_lines = "\n".join(str(error).splitlines()[:4])
         raise ValueError(
-            f"{path} was written for another network than this DigitClassifier (did step 3 "
-            f"change since it was saved?): {REMAKE}\n{first_lines}") from error
+            f"{path} was written for another network than this {type(model).__name__} (did "
+            f"step 3 change since it was saved, or the demo's --ensemble?): {REMAKE}\n"
+            f"{first_lines}") from error
     return model

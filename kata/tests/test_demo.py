@@ -116,3 +116,33 @@ def test_mixed_precision_trains_the_latest_weights_at_every_batch():
     with torch.no_grad():
         model.layers[0].weight.mul_(-1)
     assert not torch.allclose(trained(images), before), "the forward pass used stale weights"
+
+
+def test_an_ensemble_reads_the_mean_of_its_members_probabilities():
+    torch.manual_seed(0)
+    members = [DigitClassifier(), DigitClassifier()]
+    images = torch.randn(5, 1, 28, 28)
+    with torch.no_grad():
+        mean = (members[0](images).softmax(dim=1) + members[1](images).softmax(dim=1)) / 2
+        logits = demo.Ensemble(members)(images)
+    assert logits.shape == (5, 10)
+    torch.testing.assert_close(logits.softmax(dim=1), mean)
+
+
+def test_an_ensemble_trains_different_networks_and_loads_back(fake_root, tmp_path, capsys):
+    out = tmp_path / "ensemble"
+    assert run_demo(fake_root, out, "--epochs", "2", "--ensemble", "2") == 0
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["ensemble"] == 2 and metrics["test_accuracy"] >= 0.9, metrics["history"]
+    trained_images = metrics["train_images_per_second"] * metrics["seconds"]["train"]
+    assert trained_images == pytest.approx(120 * 2 * 2), "images/s counts both networks' images"
+    state = torch.load(out / "model.pt", weights_only=True)
+    assert not torch.equal(state["members.0.layers.0.weight"],
+                           state["members.1.layers.0.weight"]), "two copies of one network"
+
+    again = tmp_path / "again"
+    assert run_demo(fake_root, again, "--load", str(out / "model.pt"), "--ensemble", "2") == 0
+    assert json.loads((again / "metrics.json").read_text())["test_accuracy"] == \
+        metrics["test_accuracy"]
+    assert run_demo(fake_root, again, "--load", str(out / "model.pt")) == 1
+    assert "--ensemble" in capsys.readouterr().err
