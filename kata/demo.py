@@ -215,8 +215,6 @@ def run(args: argparse.Namespace) -> dict:
     steps[1].set_seed(args.seed)
     if args.precision == "auto":
         args.precision = "bfloat16" if bfloat16_pays(device) else "float32"
-    if device.type == "cuda":
-        torch.backends.cudnn.benchmark = True  # the batch shape never changes: tune once
     versions = ", ".join(f"{name} {version}"
                          for name, version in steps[1].library_versions().items())
     ensemble = "" if args.ensemble == 1 else f", an ensemble of {args.ensemble} networks"
