@@ -39,12 +39,20 @@ def load_weights(model: nn.Module, path, device) -> nn.Module:
             f"pickled model rather than model.state_dict()): {REMAKE}") from error
     if not isinstance(state, dict):
         raise ValueError(f"{path} holds a {type(state).__name__}, not a state dict: {REMAKE}")
+    saved, expected = networks_in(state), networks_in(model.state_dict())
+    if saved != expected:
+        raise ValueError(f"{path} holds {saved} network(s) but the demo built {expected}: "
+                         f"pass --ensemble {saved} to read it")
     try:
         model.load_state_dict(state)
     except RuntimeError as error:
         first_lines = "\n".join(str(error).splitlines()[:4])
         raise ValueError(
             f"{path} was written for another network than this {type(model).__name__} (did "
-            f"step 3 change since it was saved, or the demo's --ensemble?): {REMAKE}\n"
-            f"{first_lines}") from error
+            f"step 3 change since it was saved?): {REMAKE}\n{first_lines}") from error
     return model
+
+
+def networks_in(state: dict) -> int:
+    """How many networks a state dict holds: an ensemble keeps each under members.<i>."""
+    return len({key.split(".")[1] for key in state if key.startswith("members.")}) or 1

@@ -81,8 +81,8 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifacts folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
-    if min(args.epochs, args.batch_size, args.ensemble) < 1:
-        parser.error("--epochs, --batch-size and --ensemble must be at least 1")
+    if min(args.epochs, args.batch_size, args.ensemble, args.limit or 1) < 1:
+        parser.error("--epochs, --batch-size, --ensemble and --limit must be at least 1")
     return args
 
 
@@ -132,8 +132,16 @@ class Ensemble(nn.Module):
         self.members = nn.ModuleList(members)
 
     def forward(self, images):
-        probabilities = torch.stack([member(images).softmax(dim=1) for member in self.members])
-        return probabilities.mean(dim=0).log()
+        # log(mean(p)) computed from log-probabilities: a probability that rounds to 0 in
+        # float32 would make the plain log -inf.
+        log_probabilities = torch.stack([member(images).log_softmax(dim=1)
+                                         for member in self.members])
+        return log_probabilities.logsumexp(dim=0) - math.log(len(self.members))
+
+
+def networks_of(model: nn.Module) -> list[nn.Module]:
+    """The networks to train: an ensemble's members, or the one network."""
+    return list(model.members) if isinstance(model, Ensemble) else [model]
 
 
 @dataclass
@@ -146,7 +154,7 @@ class Trainee:
     shuffle: torch.Generator
 
 
-def trainee(steps, network, train_data, device, args, seed: int) -> Trainee:
+def build_trainee(steps, network, train_data, device, args, seed: int) -> Trainee:
     """The package's optimizer for `network`, under a one-cycle schedule over all epochs."""
     optimizer = steps[4].build_optimizer(network, lr=args.lr)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
@@ -167,26 +175,29 @@ def scheduled(batches, schedule, bar, loss_meter):
             bar.set_postfix(loss=f"{loss_meter.last.item():.3f}", refresh=False)
 
 
-def train(steps, networks, model, train_data, test_data, device, args, clock):
-    """Train each network for args.epochs with the package's steps, testing `model` (the
-    network, or the ensemble of them) after each epoch.
+def train(steps, model, train_data, test_data, device, args, clock):
+    """Train the network, or each network of the ensemble, for args.epochs with the package's
+    steps, testing `model` after each epoch.
 
     Returns one record per epoch and the last epoch's test predictions.
     """
     loss_meter = LossMeter(steps[4].build_loss())
-    trainees = [trainee(steps, network, train_data, device, args, seed=args.seed + index)
-                for index, network in enumerate(networks)]
+    # Each network of each run its own batch order: seed S trains with S*N ... S*N + N-1.
+    trainees = [build_trainee(steps, network, train_data, device, args,
+                              seed=args.seed * args.ensemble + index)
+                for index, network in enumerate(networks_of(model))]
     history = []
     for epoch in range(1, args.epochs + 1):
         with tqdm(total=len(train_data) * len(trainees), desc=f"epoch {epoch}/{args.epochs}",
                   unit="img", unit_scale=True, leave=False, disable=args.quiet) as bar:
             losses = []
-            for one in trainees:
-                batches = scheduled(train_data.batches(args.batch_size, one.shuffle, args.augment),
-                                    one.schedule, bar, loss_meter)
+            for trainee in trainees:
+                batches = scheduled(
+                    train_data.batches(args.batch_size, trainee.shuffle, args.augment),
+                    trainee.schedule, bar, loss_meter)
                 with clock.phase("train"):
-                    losses.append(steps[5].train_epoch(one.model, batches, loss_meter,
-                                                       one.optimizer, device))
+                    losses.append(steps[5].train_epoch(trainee.model, batches, loss_meter,
+                                                       trainee.optimizer, device))
         loss = statistics.fmean(losses)
         with clock.phase("evaluate"):
             predictions, accuracy = predict_and_score(steps[7], model, test_data, device)
@@ -242,8 +253,7 @@ def run(args: argparse.Namespace) -> dict:
         with clock.phase("evaluate"):
             predictions, accuracy = predict_and_score(steps[7], model, test_data, device)
     else:
-        history, predictions = train(steps, networks, model, train_data, test_data, device,
-                                     args, clock)
+        history, predictions = train(steps, model, train_data, test_data, device, args, clock)
         accuracy = history[-1]["test_accuracy"]
     confusion = confusion_matrix(predictions, test_data.labels)
     reached = next((record for record in history
