@@ -7,7 +7,9 @@ import pytest
 import torch
 
 from kata import demo
+from kata.checkpoint import load_weights
 from kata.device import bfloat16_pays
+from kata.evaluation import predict_and_score
 from kata.inmemory import load_split
 from kata.steps import load_step
 from kata.testing import write_fake_mnist
@@ -142,16 +144,12 @@ def test_an_ensemble_trains_each_network_and_loads_back(fake_root, tmp_path, cap
     assert run_demo(fake_root, out, "--epochs", "2", "--ensemble", "2") == 0
     metrics = json.loads((out / "metrics.json").read_text())
     assert metrics["ensemble"] == 2 and metrics["test_accuracy"] >= 0.9, metrics["history"]
-    state = torch.load(out / "model.pt", weights_only=True)
-    _, test_data = load_split(load_step("solutions", 2), fake_root, False, torch.device("cpu"))
-    for index in range(2):
-        network = DigitClassifier()
-        network.load_state_dict({key.removeprefix(f"members.{index}."): value
-                                 for key, value in state.items()
-                                 if key.startswith(f"members.{index}.")})
-        with torch.no_grad():
-            read = network(test_data.images).argmax(dim=1)
-        accuracy = (read == test_data.labels).float().mean().item()
+    cpu = torch.device("cpu")
+    ensemble = demo.Ensemble([DigitClassifier(), DigitClassifier()])
+    load_weights(ensemble, out / "model.pt", cpu)
+    _, test_data = load_split(load_step("solutions", 2), fake_root, False, cpu)
+    for index, network in enumerate(ensemble.members):
+        _, accuracy = predict_and_score(load_step("solutions", 7), network, test_data, cpu)
         assert accuracy >= 0.9, f"network {index} of the ensemble did not learn ({accuracy:.0%})"
 
     again = tmp_path / "again"
