@@ -6,9 +6,10 @@
 #   make hint    one more hint for STEP=n (default: the first step not done)
 #   make watch   re-run the current step's tests whenever a file in exercises/ is saved
 #   make grade   grade IMPL (default exercises) into reports/: results.json, junit.xml, summary.md
-#   make gradescope / make handout / make manifest   for instructors (see the README)
-#   make verify  the full proof: learner-mistake mutants caught, correct alternatives pass,
-#                the same results in random order and in parallel (make mutants alone too)
+#   make gradescope / make classroom50 / make handout / make manifest   for instructors
+#   make verify  the full proof: learner-mistake mutants caught, the same results in random
+#                order and in parallel, dishonest submissions stopped and correct alternatives
+#                at full marks (make mutants and make attacks alone too)
 #   make flaky   the training tests under N seeds (N=20): pass rate and closest margins
 #   make bench   the demo against the pytorch/examples recipe, timed (BENCH_ARGS=...)
 # IMPL defaults to $KATA_IMPL or exercises for `make test`, and to solutions for `make demo`.
@@ -32,8 +33,8 @@ TEST_OUTPUT = $(if $(VERBOSE),-v --tb=short,-q --tb=no -rN)
 
 N ?= 20
 
-.PHONY: install data test hint watch grade gradescope handout manifest check lint demo bench \
-	mutants flaky verify clean
+.PHONY: install data test hint watch grade gradescope classroom50 handout manifest check lint \
+	demo bench mutants attacks flaky verify clean
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -60,6 +61,10 @@ grade: $(INSTALLED)
 
 gradescope: $(INSTALLED)
 	$(PY) -m kata.gradescope build dist/gradescope-autograder.zip
+
+classroom50: $(INSTALLED)
+	rm -rf dist/classroom50
+	$(PY) -m kata.classroom50 build dist/classroom50
 
 handout: $(INSTALLED)
 	$(if $(DEST),,rm -rf dist/handout)
@@ -88,6 +93,9 @@ bench: $(INSTALLED)
 
 mutants: $(INSTALLED)
 	$(PY) -m kata.mutants
+
+attacks: $(INSTALLED)
+	$(PY) -m kata.attacks
 
 flaky: $(INSTALLED)
 	$(PY) -m kata.flaky --runs $(N)

@@ -40,12 +40,12 @@ from kata.progress import (
     TODO,
     Progress,
     current_step,
-    first_doc_line,
     history_line,
     load_history,
     next_step_lines,
     save_history,
     short_message,
+    test_doc,
 )
 from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
 
@@ -202,18 +202,42 @@ def pytest_collection_modifyitems(config, items):
     items[:] = selected
 
 
+class ReachedStub(pytest.skip.Exception):
+    """A KataTodo turned into a skip where it is raised, so that pytest reports it without
+    formatting its traceback (which took most of a run of the untouched exercises)."""
+
+
+def stub_reached_as_skip():
+    try:
+        return (yield)
+    except KataTodo as error:
+        raise ReachedStub(str(error)) from None
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_setup(item):
+    return (yield from stub_reached_as_skip())
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_call(item):
+    return (yield from stub_reached_as_skip())
+
+
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_makereport(item, call):
     report = yield
-    if call.excinfo is not None and call.excinfo.errisinstance(KataTodo):
+    if call.excinfo is not None and call.excinfo.errisinstance((KataTodo, ReachedStub)):
         # Reaching a stub is not a failure: the learner has not written that part yet.
+        message = str(call.excinfo.value.msg if call.excinfo.errisinstance(ReachedStub)
+                      else call.excinfo.value)
         report.outcome = "skipped"
-        report.longrepr = (str(item.path), item.location[1] + 1, str(call.excinfo.value))
+        report.longrepr = (str(item.path), item.location[1] + 1, message)
         report.kata_todo = True
-        report.kata_message = str(call.excinfo.value)
+        report.kata_message = message
     elif report.failed and call.excinfo is not None:
         # The board and the grade show these two lines instead of the whole traceback.
-        report.kata_doc = first_doc_line(getattr(item, "function", None))
+        report.kata_doc = test_doc(item)
         report.kata_message = short_message(call.excinfo.exconly())
     return report
 

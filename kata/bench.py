@@ -65,7 +65,8 @@ def print_table(rows: list[list[str]]) -> None:
 
 
 def time_suite(python: str) -> None:
-    """The learner's feedback time: the whole solutions suite, then each step alone."""
+    """The learner's feedback time: the whole solutions suite, then each step alone, and the
+    time to grade the reference (make grade: the same suite, run trusted)."""
     print("\nfeedback time, wall seconds from launch (pytest --impl solutions):")
     targets = [("whole suite", [])] + [(f"step {n}", ["--step", str(n)]) for n in range(1, 9)]
     for label, extra in targets:
@@ -74,6 +75,12 @@ def time_suite(python: str) -> None:
                         "-p", "no:cacheprovider", *extra],
                        check=True, stdout=subprocess.DEVNULL)
         print(f"  {label:<12} {time.perf_counter() - launched:5.1f} s", flush=True)
+    with tempfile.TemporaryDirectory(prefix="kata-bench-") as out:
+        launched = time.perf_counter()
+        subprocess.run([python, "-m", "kata.grade", "--impl", "solutions", "--out", out],
+                       check=True, stdout=subprocess.DEVNULL)
+        print(f"  {'make grade':<12} {time.perf_counter() - launched:5.1f} s "
+              "(the reference, graded)", flush=True)
 
 
 def compare(args: argparse.Namespace) -> None:

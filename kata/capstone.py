@@ -1,15 +1,20 @@
 """The capstone: the learner's own steps, together, train a network that reads real digits.
 
-One function runs the pipeline, so the capstone test and the threshold calibration
-(`python -m kata.calibrate`) measure exactly the same thing.
+One function trains the pipeline, so the capstone (the grader's check in
+tests/grader_checks.py) and the threshold calibration (`python -m kata.calibrate`) measure
+exactly the same thing. The capstone scores the predictions on a held-out copy of the test
+images whose labels only the grader holds (`write_held_out`).
 """
 
+import random
+import shutil
 from dataclasses import dataclass
 from pathlib import Path
 
 import torch
 
 from .steps import load_step
+from .testing import IMAGE_SIZE, seeded, write_idx_images, write_idx_labels
 
 
 @dataclass(frozen=True)
@@ -41,18 +46,57 @@ class PipelineResult:
     accuracy: float
 
 
-def run_pipeline(package: str, root: Path, device: torch.device, setting: CapstoneSetting,
-                 seed: int = 0) -> PipelineResult:
-    """Load, batch, build, train one epoch and evaluate with the steps of `package`."""
-    step2, step4, step5, step7 = (load_step(package, number) for number in (2, 4, 5, 7))
+def train(package: str, root: Path, device: torch.device, setting: CapstoneSetting,
+          seed: int = 0) -> tuple[torch.nn.Module, list[float]]:
+    """Load, batch, build and train one epoch with the steps of `package`."""
+    step2, step4, step5 = (load_step(package, number) for number in (2, 4, 5))
     torch.manual_seed(seed)
     train_set = step2.load_mnist(root, train=True)
-    test_set = step2.load_mnist(root, train=False)
     train_loader = step2.make_loader(train_set, batch_size=setting.batch_size, shuffle=True,
                                      limit=setting.train_limit, seed=seed)
-    test_loader = step2.make_loader(test_set, batch_size=1000, limit=setting.test_limit)
     model = step4.build_model(device)
     optimizer = step4.build_optimizer(model)
     losses = step5.fit(model, train_loader, step4.build_loss(), optimizer, device, epochs=1)
-    accuracy = step7.evaluate(model, test_loader, device)
-    return PipelineResult(model, test_set, losses, accuracy)
+    return model, losses
+
+
+def run_pipeline(package: str, root: Path, device: torch.device, setting: CapstoneSetting,
+                 seed: int = 0) -> PipelineResult:
+    """Train as the capstone does, then evaluate on the first test images, labels and all."""
+    step2, step7 = load_step(package, 2), load_step(package, 7)
+    model, losses = train(package, root, device, setting, seed)
+    test_set = step2.load_mnist(root, train=False)
+    test_loader = step2.make_loader(test_set, batch_size=1000, limit=setting.test_limit)
+    return PipelineResult(model, test_set, losses, step7.evaluate(model, test_loader, device))
+
+
+def write_held_out(mnist_root: Path, folder: Path, rng: random.Random,
+                   setting: CapstoneSetting = SETTING) -> tuple[Path, list[int]]:
+    """An MNIST folder whose test split the learner's code can read but not score itself.
+
+    The training files are copied as they are. The test split holds the first
+    `setting.test_limit` test images in a secret order, a few pixels of each nudged by one
+    grey level (so that looking an image up in a copy of MNIST's public test set fails), with
+    random labels. Returns the folder and the true labels in the new order.
+    """
+    source, raw = Path(mnist_root) / "MNIST" / "raw", Path(folder) / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    for name in ("train-images-idx3-ubyte", "train-labels-idx1-ubyte"):
+        shutil.copyfile(source / name, raw / name)
+    count = setting.test_limit
+    pixels = IMAGE_SIZE * IMAGE_SIZE
+    images = torch.frombuffer(bytearray((source / "t10k-images-idx3-ubyte").read_bytes()[16:]),
+                              dtype=torch.uint8)[: count * pixels].reshape(count, pixels)
+    labels = torch.frombuffer(bytearray((source / "t10k-labels-idx1-ubyte").read_bytes()[8:]),
+                              dtype=torch.uint8)[:count]
+    order = list(range(count))
+    rng.shuffle(order)
+    generator = seeded(rng)
+    shown = images[order].to(torch.int16)
+    nudged = torch.rand(shown.shape, generator=generator) < 0.05
+    signs = torch.randint(0, 2, shown.shape, generator=generator) * 2 - 1
+    shown = torch.where(nudged, shown + signs, shown).clamp(0, 255)
+    write_idx_images(raw / "t10k-images-idx3-ubyte", shown.reshape(count, IMAGE_SIZE, IMAGE_SIZE))
+    write_idx_labels(raw / "t10k-labels-idx1-ubyte",
+                     torch.randint(0, 10, (count,), generator=generator))
+    return Path(folder), labels[order].tolist()

@@ -1,4 +1,5 @@
-"""The grading config, grading.toml: points per step, time limits, the tamper switch."""
+"""The grading config, grading.toml: points per step, time limits, the tamper and review
+switches."""
 
 import sys
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class GradingConfig:
     run_limit_s: float
     hard_kill_grace_s: float
     zero_when_changed: bool
+    zero_when_flagged: bool
     visibility: str
 
     @property
@@ -56,5 +58,6 @@ def load_config(root: Path) -> GradingConfig:
         run_limit_s=float(limits["run_limit_s"]),
         hard_kill_grace_s=float(limits["hard_kill_grace_s"]),
         zero_when_changed=bool(raw["tamper"]["zero_when_changed"]),
+        zero_when_flagged=bool(raw.get("review", {}).get("zero_when_flagged", False)),
         visibility=raw["gradescope"]["visibility"],
     )

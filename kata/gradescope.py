@@ -5,21 +5,23 @@
 
 The zip holds setup.sh and run_autograder at its root (Gradescope's layout), the pristine
 grading files (everything grading.sha256 covers, and the manifest) and the exercise stubs.
-For each submission, `run` copies that pristine tree to a fresh folder, lays the learner's
-step modules over the stubs (a module missing from the submission stays a todo stub), and
-grades that: whatever tests or tooling the submission carries are never used.
+For each submission, `run` grades the eight step modules of the submission (from exercises/
+or from its top level; a missing one stays a todo stub) with those pristine files, through
+the trusted grading of kata/grading/engine.py: whatever else the submission holds is listed
+as ignored and never run. Gradescope starts run_autograder as root, so the learner's code runs
+as an unprivileged user of its own, without network, and cannot read the bundle, the
+dataset's labels or the results folder.
 """
 
 import argparse
 import shutil
 import stat
 import sys
-import tempfile
 import zipfile
 from pathlib import Path
 
-from . import grade
-from .manifest import MANIFEST_NAME, covered_files
+from .grade import grade_folder
+from .grading.engine import STEP_FILES, bundle_files
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image: Python, the kata, MNIST.
@@ -30,23 +32,20 @@ python3 -m venv /autograder/venv
 /autograder/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch torchvision
 /autograder/venv/bin/pip install "/autograder/source[dev]"
 cd /autograder/source && MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata.data
+# The learner's code runs as a user of its own: the bundle and the dataset (its test labels)
+# are root's alone, in case the grader cannot also hide them from it.
+chmod -R go-rwx /autograder/source /autograder/data
 """
 
 RUN_AUTOGRADER = """#!/usr/bin/env bash
 # Gradescope runs this for every submission; it writes /autograder/results/results.json.
 set -euo pipefail
+chmod 700 /autograder/results /autograder/submission
 cd /autograder/source
 MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata.gradescope run \\
     --source /autograder/source --submission /autograder/submission \\
     --results /autograder/results
 """
-
-
-def bundle_files(root: Path) -> list[str]:
-    """The pristine files of the bundle: what the manifest covers, the manifest, the stubs."""
-    stubs = [path.relative_to(root).as_posix() for path in sorted((root / "exercises").glob("*"))
-             if path.is_file()]
-    return [*covered_files(root), MANIFEST_NAME, *stubs]
 
 
 def build(root: Path, dest: Path) -> Path:
@@ -64,27 +63,22 @@ def build(root: Path, dest: Path) -> Path:
 
 def learner_modules(submission: Path) -> Path | None:
     """The folder of the submission that holds the step modules: exercises/ or the top."""
-    found = [path.parent for path in Path(submission).rglob("step*_*.py")
-             if path.parent.name != "solutions"]
+    submission = Path(submission)
+    found = [path.parent for path in submission.rglob("step*_*.py")
+             if path.name in STEP_FILES
+             and "solutions" not in path.relative_to(submission).parts[:-1]]
     return min(found, key=lambda folder: len(folder.parts)) if found else None
 
 
 def run(source: Path, submission: Path, results: Path, pytest_args: tuple[str, ...] = ()) -> int:
     """Grade one submission with the pristine files of `source`; results.json goes to `results`."""
-    with tempfile.TemporaryDirectory(prefix="kata-grade-") as folder:
-        work = Path(folder) / "kata"
-        shutil.copytree(source, work, ignore=shutil.ignore_patterns("setup.sh", "run_autograder"))
-        modules = learner_modules(submission)
-        if modules is None:
-            print("no step module (step1_libraries.py ...) in the submission", file=sys.stderr)
-        else:
-            for module in modules.glob("*.py"):
-                shutil.copy2(module, work / "exercises" / module.name)
-        code = grade.main(["--impl", "exercises", "--root", str(work),
-                           "--out", str(work / "reports"), "--", *pytest_args])
-        Path(results).mkdir(parents=True, exist_ok=True)
-        shutil.copy2(work / "reports" / "results.json", Path(results) / "results.json")
-    return code
+    source, submission, results = (Path(p).resolve() for p in (source, submission, results))
+    results.mkdir(parents=True, exist_ok=True)
+    out = results / "kata-reports"
+    grade = grade_folder(source, learner_modules(submission), "submission", out,
+                         list(pytest_args), submission=submission)
+    shutil.copy2(out / "results.json", results / "results.json")
+    return 1 if grade.run.broke else 0
 
 
 def main(argv=None) -> int:
@@ -97,12 +91,13 @@ def main(argv=None) -> int:
     run_parser.add_argument("--source", type=Path, default=Path("/autograder/source"))
     run_parser.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
     run_parser.add_argument("--results", type=Path, default=Path("/autograder/results"))
+    run_parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
     args = parser.parse_args(argv)
     if args.command == "build":
         path = build(Path("."), args.dest)
         print(f"wrote {path}: upload it as the assignment's autograder on Gradescope")
         return 0
-    return run(args.source, args.submission, args.results)
+    return run(args.source, args.submission, args.results, tuple(args.pytest_args))
 
 
 if __name__ == "__main__":

@@ -17,12 +17,13 @@ from pathlib import Path
 from .manifest import write_manifest
 
 # Paths relative to the kata's root. The kata/ modules listed here read solutions/ or
-# alternatives/, or serve only the instructor (calibration, mutants, flakiness and
+# alternatives/, or serve only the instructor (calibration, mutants, attacks, flakiness and
 # benchmark runs); the demo and everything the tests and grading use stay.
 LEAVE_OUT = {
     "solutions", "alternatives", ".ci", ".git", "kata/tests",
     "kata/calibrate.py", "kata/variants.py", "kata/mistakes.py", "kata/mutants.py",
     "kata/runner.py", "kata/bench.py", "kata/baseline.py", "kata/flaky.py", "kata/verify.py",
+    "kata/cheats.py", "kata/attacks.py",
 }
 # Names made locally, left out wherever they are.
 LOCAL = {".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".kata",

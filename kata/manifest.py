@@ -1,10 +1,11 @@
 """Tamper evidence: sha256 sums of everything that decides a grade (`make manifest`).
 
-Covered: the tests (tests/), conftest.py, the kata/ tooling (kata/*.py: the plugin, the
-stand-ins the tests use, grading itself), grading.toml (points and the tamper switch),
-pyproject.toml (pytest's options and time limit), the Makefile (the grade command) and the
-GitHub Actions workflow that runs it. pytest also reads its options from pytest.ini,
-.pytest.ini, tox.ini and setup.cfg: the kata has none, so one that appears shows as added.
+Covered: the tests (tests/, the grader's checks among them), conftest.py, the kata/ tooling
+(kata/*.py and kata/grading/*.py: the stand-ins the tests use, grading itself), grading.toml
+(points and the switches), pyproject.toml (pytest's options and time limit), the Makefile (the
+grade command) and the GitHub Actions workflow that runs it. pytest also reads its options
+from pytest.ini, .pytest.ini, tox.ini and setup.cfg: the kata has none, so one that appears
+shows as added.
 Not covered: the exercises (the learner's to change), the kata's own tests and the docs.
 
 The file, grading.sha256, is in `sha256sum` format, so `sha256sum -c grading.sha256` checks it
@@ -19,7 +20,7 @@ from pathlib import Path
 MANIFEST_NAME = "grading.sha256"
 COVERED_FILES = ("conftest.py", "grading.toml", "pyproject.toml", "Makefile",
                  "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", ".github/workflows/grade.yml")
-COVERED_GLOBS = ("tests/**/*.py", "tests/**/*.toml", "kata/*.py")
+COVERED_GLOBS = ("tests/**/*.py", "tests/**/*.toml", "kata/*.py", "kata/grading/*.py")
 
 
 def covered_files(root: Path) -> list[str]:

@@ -47,6 +47,23 @@ def first_doc_line(function) -> str:
     return doc.splitlines()[0] if doc else ""
 
 
+# Every step's test file runs the grader's own checks as this test, one parameter per verdict.
+CHECK_TEST_NAME = "test_graders_check"
+
+
+def is_check(nodeid: str) -> bool:
+    """Whether a test is one of the grader's own checks (kata/grading/checks.py)."""
+    return f"::{CHECK_TEST_NAME}[" in nodeid
+
+
+def test_doc(item) -> str:
+    """The first docstring line of a collected test; for a grader's check, its verdict's."""
+    case = getattr(getattr(item, "callspec", None), "params", {}).get("case")
+    if isinstance(getattr(case, "doc", None), str):
+        return case.doc
+    return first_doc_line(getattr(item, "function", None))
+
+
 def outcome_of(report) -> str | None:
     """done, failing, todo or skipped for one phase's report; None for a passing setup/teardown."""
     if getattr(report, "kata_todo", False):
@@ -114,11 +131,22 @@ class StepResult:
         """What each test is worth: the step's points shared equally by its tests."""
         return points / len(self.outcomes) if self.outcomes else 0.0
 
+    def checks_pass(self) -> bool:
+        """Whether every one of the grader's own checks of the step passed. (Grading makes
+        sure that every step has some: kata.grading.engine.)"""
+        return all(outcome == DONE for nodeid, outcome in self.outcomes.items()
+                   if is_check(nodeid))
+
+    def counts(self) -> bool:
+        """Whether the step's tests earn points: none reaches a stub, and the grader's checks
+        of the step all pass. So the untouched exercises score 0 even where a test passes on
+        what the exercise gives (step 2's constants), and a run whose reports say more than
+        the grader could check earns nothing for that step."""
+        return not self.count(TODO) and self.checks_pass()
+
     def score(self, points: float, nodeid: str) -> float:
-        """What one test earns: its share once it passed, but nothing while the step still
-        reaches a stub, so the untouched exercises score 0 even where a test passes on what
-        the exercise gives (step 2's constants)."""
-        passed = self.outcomes[nodeid] == DONE and not self.count(TODO)
+        """What one test earns: its share once it passed and the step counts."""
+        passed = self.outcomes[nodeid] == DONE and self.counts()
         return self.share(points) if passed else 0.0
 
     def first_problem(self) -> Problem | None:
@@ -220,6 +248,11 @@ def next_step_lines(progress: Progress, package: str,
         if problem.doc:
             lines.append(f"    {problem.doc}")
         lines += [f"    {line}" for line in problem.message.splitlines()]
+    checks = [outcome for nodeid, outcome in result.outcomes.items() if is_check(nodeid)]
+    failing = sum(outcome == FAILING for outcome in checks)
+    if failing:
+        lines.append(f"  points: none until the grader's own checks of this step pass "
+                     f"({failing} of its {len(checks)} fail: the {CHECK_TEST_NAME}[...] tests)")
     hint = hint_for(key)
     if hint:
         lines.append(f"  hint: {hint}")

@@ -8,6 +8,7 @@ import re
 import struct
 from pathlib import Path
 
+import numpy as np
 import torch
 from torch import nn
 from torch.utils.data import Dataset
@@ -153,9 +154,9 @@ def panels(fig) -> list:
 
 
 def title_number(ax, field: str) -> int:
-    """The number after `pred:` or `true:` (the field) in the title of an axes."""
+    """The number after `pred:` or `true:` (the field) in the title of an axes (or a title)."""
     pattern, meaning = TITLE_FIELDS[field]
-    title = ax.get_title()
+    title = ax if isinstance(ax, str) else ax.get_title()
     found = pattern.search(title)
     assert found, (
         f"plot_predictions: the title {title!r} has no `{field}: ...` -- "
@@ -174,3 +175,125 @@ def record_margin(record_property, name: str, measured: float, limit: float,
     record_property(name, round(measured, 6))
     record_property(f"{name}_limit", limit)
     record_property(f"{name}_margin", round(margin, 6))
+
+
+# ---------------------------------------------------------------- the grader's checks' stand-ins
+
+
+def seeded(rng) -> torch.Generator:
+    """A torch generator seeded from `rng` (a random.Random): the same rng, the same tensors."""
+    return torch.Generator().manual_seed(rng.getrandbits(62))
+
+
+class CornerNet(nn.Module):
+    """A linear classifier of an image's first 16 pixels: small enough to send its weights."""
+
+    PIXELS = 16
+
+    def __init__(self):
+        super().__init__()
+        self.linear = nn.Linear(self.PIXELS, 10)
+
+    def forward(self, x):
+        return self.linear(x.reshape(len(x), -1)[:, : self.PIXELS])
+
+
+class ModeShiftNet(CornerNet):
+    """CornerNet whose scores change in training mode, so a loss shows which mode it ran in."""
+
+    def forward(self, x):
+        logits = super().forward(x)
+        return logits + 3.0 * torch.arange(10.0, device=x.device) if self.training else logits
+
+
+class Tattletale(nn.Module):
+    """A classifier whose answer changes when it is run the wrong way.
+
+    Its clean scores are a fixed linear map of the image. In training mode they shift by one
+    digit, and with gradients on by two, so a forgotten model.eval() or torch.no_grad() gives
+    another digit (with the same probability). Like a real network it takes only batches
+    (N, 1, 28, 28).
+    """
+
+    def __init__(self, generator: torch.Generator):
+        super().__init__()
+        self.weight = nn.Parameter(torch.randn(IMAGE_SIZE * IMAGE_SIZE, 10, generator=generator))
+
+    def clean_logits(self, x):
+        return x.reshape(len(x), -1) @ self.weight
+
+    def forward(self, x):
+        if x.dim() != 4 or tuple(x.shape[1:]) != (1, IMAGE_SIZE, IMAGE_SIZE):
+            raise ValueError(f"the model takes a batch (N, 1, 28, 28), not {tuple(x.shape)}")
+        shift = (1 if self.training else 0) + (2 if torch.is_grad_enabled() else 0)
+        return self.clean_logits(x).roll(shift, dims=1)
+
+
+def looks_like_probabilities(outputs: torch.Tensor) -> bool:
+    """Every row is in [0, 1] and sums to 1, as after softmax."""
+    sums = outputs.sum(dim=1)
+    in_range = bool(((outputs >= 0) & (outputs <= 1)).all())
+    return in_range and torch.allclose(sums, torch.ones_like(sums), atol=1e-4)
+
+
+def looks_like_log_probabilities(outputs: torch.Tensor) -> bool:
+    """Every entry is <= 0 and every row's logsumexp is 0, as after log_softmax."""
+    totals = outputs.logsumexp(dim=1)
+    at_zero = torch.allclose(totals, torch.zeros_like(totals), atol=1e-4)
+    return bool((outputs <= 0).all()) and at_zero
+
+
+def names_the_device(message: str, name: str) -> bool:
+    """Whether an error message names a device: "cuda:1" as written, in any case, or its parts
+    in order ("CUDA device 1")."""
+    text = str(message).lower()
+    parts = [re.escape(part) for part in name.lower().split(":")]
+    return name.lower() in text or re.search(r"\D*?".join(parts), text) is not None
+
+
+# Ways to get MNIST that a message about missing files may name (any one of them will do).
+WAYS_TO_GET_MNIST = ("make data", "kata data", "kata.data", "download=true", "download = true",
+                     "mnist_root")
+
+
+def says_how_to_get_mnist(message: str, folder) -> bool:
+    """Whether an error message names `folder` and at least one way to get MNIST."""
+    text = str(message)
+    folders = {str(folder), str(Path(folder).resolve())}
+    return (any(name in text for name in folders)
+            and any(way in text.lower() for way in WAYS_TO_GET_MNIST))
+
+
+def colour_name(colour) -> str:
+    """'green' or 'red' when that channel dominates, otherwise the colour as given."""
+    from matplotlib.colors import to_rgb
+
+    red, green, blue = to_rgb(colour)
+    if green > max(red, blue):
+        return "green"
+    if red > max(green, blue):
+        return "red"
+    return str(colour)
+
+
+def shows_ticks(ax) -> bool:
+    """Whether any tick mark or tick label of the axes would be drawn."""
+    if not ax.axison:
+        return False
+    return any(part.get_visible()
+               for axis in (ax.xaxis, ax.yaxis) if axis.get_visible()
+               for tick in axis.get_major_ticks()
+               for part in (tick.tick1line, tick.tick2line, tick.label1, tick.label2))
+
+
+def panel_facts(fig) -> list[dict]:
+    """What a person sees in each axes of a figure, in reading order, as plain data."""
+    facts = []
+    for ax in panels(fig):
+        box = ax.get_position()
+        shown = [torch.as_tensor(np.asarray(image.get_array(), dtype=np.float32)).squeeze()
+                 for image in ax.images]
+        facts.append({"title": ax.get_title(), "colour": colour_name(ax.title.get_color()),
+                      "images": shown, "ticks": shows_ticks(ax),
+                      "x0": round(box.x0, 2), "y1": round(box.y1, 2)})
+    return facts

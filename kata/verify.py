@@ -1,9 +1,11 @@
 """`make verify`: the full proof that the tests can be trusted.
 
 1. every mistake of the catalogue (kata/mistakes.py) is caught by some test (`make mutants`);
-2. every correct alternative (alternatives/) passes the whole suite, capstone included;
-3. the reference gives the same outcome for every test in file order, in random order
-   (pytest-randomly) and in parallel (pytest-xdist, -n 2).
+2. the reference gives the same outcome for every test in file order, in random order
+   (pytest-randomly) and in parallel (pytest-xdist, -n 2);
+3. every dishonest submission of kata/cheats.py is stopped on both grading paths, and the
+   reference and every correct alternative (alternatives/) earn full marks when graded, which
+   takes every test of the suite, capstone and grader's checks included (`make attacks`).
 
 All runs share two workers (OMP_NUM_THREADS=1 each), longest first. Needs the real MNIST
 (MNIST_ROOT). The exit status is 1 when anything above does not hold.
@@ -16,11 +18,10 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import data
+from . import attacks, data
 from .mistakes import MISTAKES
 from .mutants import format_table, run_mutants, summary
 from .runner import Job, PytestRun
-from .variants import alternative_names, build_alternative
 
 WHOLE_SUITE = ["--require-data", "--expect", "done"]
 
@@ -32,18 +33,6 @@ def orders(seed: int) -> dict[str, list[str]]:
         "random order": ["-p", "randomly", f"--randomly-seed={seed}"],
         "parallel": ["-n", "2"],
     }
-
-
-def alternatives_report(names: list[str], runs: list[PytestRun]) -> tuple[list[str], bool]:
-    lines, ok = [], True
-    for name, run in zip(names, runs):
-        passed = run.returncode == 0
-        ok &= passed
-        failed = [case.nodeid for case in run.cases if case.outcome == "failed"]
-        why = "" if passed else f"  FAILED: {', '.join(failed) or run.tail()}"
-        lines.append(f"  {name:<20} {'passed' if passed else 'FAILED':<7} {run.counts():<24} "
-                     f"{run.seconds:5.1f} s{why}")
-    return lines, ok
 
 
 def orders_report(runs: list[PytestRun], seed: int = 0) -> tuple[list[str], bool]:
@@ -68,31 +57,25 @@ def main(argv=None) -> int:
     if data.missing_files(data.mnist_root()):
         raise SystemExit(data.how_to_get(data.mnist_root()))
     started = time.perf_counter()
-    names = alternative_names()
     seed = random.randrange(1_000_000)
     with tempfile.TemporaryDirectory() as workdir:
-        for name in names:
-            build_alternative(Path(workdir), name)
-        suite_jobs = [Job(["--impl", name, *WHOLE_SUITE], pythonpath=Path(workdir))
-                      for name in names]
-        suite_jobs += [Job(["--impl", "solutions", *WHOLE_SUITE, *order_args])
-                       for order_args in orders(seed).values()]
-        print(f"verify: {len(MISTAKES)} mistakes, {len(names)} alternatives, the reference in "
-              f"{len(orders(seed))} orders; {args.jobs} runs at a time", flush=True)
+        suite_jobs = [Job(["--impl", "solutions", *WHOLE_SUITE, *order_args])
+                      for order_args in orders(seed).values()]
+        print(f"verify: {len(MISTAKES)} mistakes, the reference in {len(orders(seed))} orders; "
+              f"{args.jobs} runs at a time", flush=True)
         results, suite_runs = run_mutants(list(MISTAKES), Path(workdir), args.jobs,
                                           tuple(suite_jobs))
 
     print("\nmistakes (make mutants):")
     print(format_table(results))
     print(summary(results))
-    print("\ncorrect alternatives, whole suite with the capstone:")
-    alternative_lines, alternatives_ok = alternatives_report(names, suite_runs[:len(names)])
-    print("\n".join(alternative_lines))
     print("\nthe reference in every order:")
-    order_lines, orders_ok = orders_report(suite_runs[len(names):], seed)
+    order_lines, orders_ok = orders_report(suite_runs, seed)
     print("\n".join(order_lines))
+    print("\ndishonest submissions and correct alternatives, graded (make attacks):", flush=True)
+    attacks_ok = attacks.main(["--jobs", str(args.jobs)]) == 0
 
-    ok = all(result.ok for result in results) and alternatives_ok and orders_ok
+    ok = all(result.ok for result in results) and orders_ok and attacks_ok
     print(f"\nverify: {'PASSED' if ok else 'FAILED'} in {time.perf_counter() - started:.0f} s")
     return 0 if ok else 1
 

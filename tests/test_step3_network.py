@@ -8,12 +8,13 @@ can learn. Batches stay small so that larger networks, like the tutorial's, run 
 import pytest
 import torch
 import torch.nn.functional as F
+from grader_checks import graders_check_test_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
 
 from kata import KataTodo
-from kata.testing import record_margin
+from kata.testing import looks_like_log_probabilities, looks_like_probabilities, record_margin
 
 FORWARD_HINT = (
     "If it says the shapes cannot be multiplied, check two things in your network: the first "
@@ -127,20 +128,6 @@ def test_forward_scores_ten_digits(step3):
     )
 
 
-def looks_like_probabilities(outputs: torch.Tensor) -> bool:
-    """Every row is in [0, 1] and sums to 1, as after softmax."""
-    sums = outputs.sum(dim=1)
-    in_range = bool(((outputs >= 0) & (outputs <= 1)).all())
-    return in_range and torch.allclose(sums, torch.ones_like(sums), atol=1e-4)
-
-
-def looks_like_log_probabilities(outputs: torch.Tensor) -> bool:
-    """Every entry is <= 0 and every row's logsumexp is 0, as after log_softmax."""
-    totals = outputs.logsumexp(dim=1)
-    at_zero = torch.allclose(totals, torch.zeros_like(totals), atol=1e-4)
-    return bool((outputs <= 0).all()) and at_zero
-
-
 def test_forward_returns_raw_logits_not_probabilities(step3):
     """Catches: softmax or log_softmax at the end of forward, before nn.CrossEntropyLoss.
 
@@ -203,3 +190,10 @@ def test_gradients_reach_every_parameter(step3, device):
             f"DigitClassifier: {name}'s gradient is all zeros: check that its layer's output "
             "reaches the logits (and is not multiplied by zero or cut off)"
         )
+
+
+# ---------------------------------------------------------------- the grader's own checks
+
+# Step 3's checks of tests/grader_checks.py, one test per verdict. In grading, their
+# verdicts are decided by the grader on inputs only it knows; here they run like any test.
+test_graders_check = graders_check_test_for(3)

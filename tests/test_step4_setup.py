@@ -8,6 +8,7 @@ network, so a bug in your DigitClassifier does not fail those tests.
 import pytest
 import torch
 import torch.nn.functional as F
+from grader_checks import graders_check_test_for
 from hypothesis import given
 from hypothesis import strategies as st
 from torch import nn
@@ -203,3 +204,10 @@ def test_build_optimizer_step_changes_every_parameter(step4):
         f"build_optimizer: one step left {unchanged} unchanged: build the optimizer over "
         "model.parameters() with lr=lr"
     )
+
+
+# ---------------------------------------------------------------- the grader's own checks
+
+# Step 4's checks of tests/grader_checks.py, one test per verdict. In grading, their
+# verdicts are decided by the grader on inputs only it knows; here they run like any test.
+test_graders_check = graders_check_test_for(4)

@@ -12,6 +12,7 @@ import re
 import pytest
 import torch
 import torch.nn.functional as F
+from grader_checks import graders_check_test_for
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from torch import nn
@@ -358,3 +359,10 @@ def test_fit_is_quiet_without_progress(step5, device, capfd):
         f"fit(progress=False) wrote {(out + err)[:80]!r} -- show the bar only when asked, "
         "e.g. tqdm(..., disable=not progress)"
     )
+
+
+# ---------------------------------------------------------------- the grader's own checks
+
+# Step 5's checks of tests/grader_checks.py, one test per verdict. In grading, their
+# verdicts are decided by the grader on inputs only it knows; here they run like any test.
+test_graders_check = graders_check_test_for(5)

@@ -8,6 +8,7 @@ import re
 
 import pytest
 import torch
+from grader_checks import graders_check_test_for
 from hypothesis import example, given
 from hypothesis import strategies as st
 
@@ -218,3 +219,10 @@ def test_check_single_returns_int_int_bool(step6, device, dataset_class):
         f"check_single: returned types {[type(value).__name__ for value in result]}; expected "
         "int, int, bool -- convert tensors with .item(), int() or bool()"
     )
+
+
+# ---------------------------------------------------------------- the grader's own checks
+
+# Step 6's checks of tests/grader_checks.py, one test per verdict. In grading, their
+# verdicts are decided by the grader on inputs only it knows; here they run like any test.
+test_graders_check = graders_check_test_for(6)

@@ -6,6 +6,7 @@ in the first row is column k, so each test chooses the predictions it needs.
 
 import pytest
 import torch
+from grader_checks import graders_check_test_for
 from hypothesis import given
 from hypothesis import strategies as st
 from torch.utils.data import DataLoader
@@ -224,3 +225,10 @@ def test_evaluate_runs_in_eval_mode_without_gradients(step7, device):
     model = PixelReader().to(device)
     step7.evaluate(model, evaluate_loader(), device)
     assert_ran_for_inference(model, "evaluate")
+
+
+# ---------------------------------------------------------------- the grader's own checks
+
+# Step 7's checks of tests/grader_checks.py, one test per verdict. In grading, their
+# verdicts are decided by the grader on inputs only it knows; here they run like any test.
+test_graders_check = graders_check_test_for(7)

@@ -12,10 +12,18 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pytest
 import torch
-from matplotlib.colors import to_rgb
+from grader_checks import graders_check_test_for
 from matplotlib.figure import Figure
 
-from kata.testing import PixelReader, TensorDigits, image_predicted_as, panels, title_number
+from kata.testing import (
+    PixelReader,
+    TensorDigits,
+    colour_name,
+    image_predicted_as,
+    panels,
+    shows_ticks,
+    title_number,
+)
 
 # What PixelReader predicts for each sample, and each sample's true label: some agree, some not.
 PREDICTED = [3, 0, 5, 7, 1, 9, 2, 8, 4, 6, 2, 5, 0, 8]
@@ -50,26 +58,6 @@ def shown_image(ax) -> np.ndarray:
 def shown_digit(ax) -> int:
     """The prediction PixelReader makes for the image an axes shows."""
     return int(shown_image(ax)[0].argmax())
-
-
-def shows_ticks(ax) -> bool:
-    """Whether any tick mark or tick label of the axes would be drawn."""
-    if not ax.axison:
-        return False
-    return any(part.get_visible()
-               for axis in (ax.xaxis, ax.yaxis) if axis.get_visible()
-               for tick in axis.get_major_ticks()
-               for part in (tick.tick1line, tick.tick2line, tick.label1, tick.label2))
-
-
-def colour_name(colour) -> str:
-    """'green' or 'red' when that channel dominates, otherwise the colour as given."""
-    red, green, blue = to_rgb(colour)
-    if green > max(red, blue):
-        return "green"
-    if red > max(green, blue):
-        return "red"
-    return str(colour)
 
 
 def png_size(path: Path) -> tuple[int, int]:
@@ -306,3 +294,10 @@ def test_save_figure_saves_the_figure_given(step8, tmp_path):
         "save_figure saved a tall image for a wide figure -- it saved another figure; "
         "call fig.savefig(path) on the figure you were given, not plt.savefig(path)"
     )
+
+
+# ---------------------------------------------------------------- the grader's own checks
+
+# Step 8's checks of tests/grader_checks.py, one test per verdict. In grading, their
+# verdicts are decided by the grader on inputs only it knows; here they run like any test.
+test_graders_check = graders_check_test_for(8)

@@ -30,7 +30,9 @@ def answer():
     signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGALRM}})  # braces: .format
     time.sleep(600)
 """
-STEP_TESTS = '''
+STEP_TESTS = '''from grader_checks import graders_check_test_for
+
+
 def test_answer(step{n}):
     """Catches: an answer that is off by one."""
     assert step{n}.answer() == 42, "answer() should be 42"
@@ -38,10 +40,45 @@ def test_answer(step{n}):
 
 def test_answer_is_a_number(step{n}):
     assert isinstance(step{n}.answer(), int), "answer() should return an int"
+
+
+test_graders_check = graders_check_test_for({n})
 '''
-CAPSTONE_TEST = '''
+CAPSTONE_TEST = '''from grader_checks import graders_check_test_for
+
+
 def test_the_whole_pipeline(step8):
     assert step8.answer() == 42
+
+
+test_graders_check = graders_check_test_for("capstone")
+'''
+# The grader's own check of each fake step: answer() gives a number, with an offset the grader
+# chooses (so WRONG, 41, passes it; a stub is todo).
+GRADER_CHECKS = '''
+from kata.grading.checks import Check, graders_check_test, verdict
+
+
+class Answer(Check):
+    def prepare(self, rng, context):
+        return {"offset": rng.randint(1, 9)}, None
+
+    def act(self, impl, public, context):
+        step = 8 if self.step == "capstone" else self.step
+        return {"answer": impl.step(step).answer() + public["offset"], "offset": public["offset"]}
+
+    @verdict
+    def answer_is_a_number(self, public, secret, outputs):
+        """Catches: an answer that is not a number."""
+        assert isinstance(outputs["answer"] - public["offset"], int), "answer() is not an int"
+
+
+CHECKS = tuple(type(f"Answer{step}", (Answer,), {"step": step})()
+               for step in [*range(1, 9), "capstone"])
+
+
+def graders_check_test_for(step):
+    return graders_check_test(CHECKS, step)
 '''
 
 
@@ -56,6 +93,7 @@ class FakeKata:
             (self.path / "tests" / f"test_{step.module}.py").write_text(
                 STEP_TESTS.format(n=step.number))
         (self.path / "tests" / "test_capstone.py").write_text(CAPSTONE_TEST)
+        (self.path / "tests" / "grader_checks.py").write_text(GRADER_CHECKS)
         (self.path / "fake").mkdir()
         (self.path / "fake" / "__init__.py").write_text("")
         self.write({})
@@ -83,3 +121,28 @@ class FakeKata:
 
 
 ALL_WRITTEN = {number: WRITTEN for number in range(1, len(STEPS) + 1)}
+
+# What the Classroom 50 runner checks of a result.json (its wiki, "The result.json contract"),
+# written out here as a JSON Schema.
+CLASSROOM50_RESULT = {
+    "type": "object", "additionalProperties": False,
+    "required": ["schema", "classroom", "assignment", "assignment_type", "owner", "submission",
+                 "commit", "release", "review", "datetime", "score", "max-score", "tests"],
+    "properties": {
+        "schema": {"const": "classroom50/result/v1"},
+        **{key: {"type": "string", "minLength": 1} for key in (
+            "classroom", "assignment", "owner", "commit", "release", "review")},
+        "assignment_type": {"enum": ["individual", "group", "team"]},
+        "submission": {"type": "string", "pattern": "^submit/"},
+        "datetime": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"},
+        "graded_at": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$"},
+        "score": {"type": "integer", "minimum": 0},
+        "max-score": {"type": "integer", "minimum": 0},
+        "tests": {"type": "array", "items": {
+            "type": "object", "required": ["test-name", "passed", "score", "max-score"],
+            "properties": {"test-name": {"type": "string", "minLength": 1},
+                           "passed": {"type": "boolean"},
+                           "score": {"type": "integer", "minimum": 0},
+                           "max-score": {"type": "integer", "minimum": 0}}}},
+    },
+}

@@ -23,11 +23,11 @@ def test_the_board_shows_each_steps_points_and_the_total(fake_kata):
     fake_kata.write({1: WRITTEN, 2: WRONG})
     result = fake_kata.run()
     result.stdout.fnmatch_lines([
-        "step 1 *done*2/2*10/10 pts*Importing libraries",
-        "step 2 *failing*1/2*5/10 pts*Downloading the dataset",  # partial credit: 1 test of 2
-        "step 3 *todo*0/2*0/10 pts*",
-        "capstone *todo*0/1*0/20 pts*",
-        "score: 15/100 points, 1/8 steps done, capstone todo",
+        "step 1 *done*3/3*10/10 pts*Importing libraries",
+        "step 2 *failing*2/3*6.7/10 pts*Downloading the dataset",  # partial credit: 2 tests of 3
+        "step 3 *todo*0/3*0/10 pts*",
+        "capstone *todo*0/2*0/20 pts*",
+        "score: 16.7/100 points, 1/8 steps done, capstone todo",
     ])
 
 
@@ -94,7 +94,7 @@ def test_step_current_runs_the_first_step_not_done_in_the_last_run(fake_kata):
     fake_kata.write({1: WRITTEN, 2: WRITTEN})
     fake_kata.run()
     result = fake_kata.run("--step", "current")
-    result.stdout.fnmatch_lines(["kata: step 3 of fake", "step 3 *todo*", "*15 deselected*"])
+    result.stdout.fnmatch_lines(["kata: step 3 of fake", "step 3 *todo*", "*23 deselected*"])
 
 
 def test_step_current_starts_at_step_1_without_a_history(fake_kata):

@@ -1,26 +1,46 @@
-"""`make grade` on a throw-away kata: scores, the three report formats, tampering, time limits.
+"""`make grade` on a throw-away kata: scores, exact points, the report formats, tampering,
+forgery, review, time limits.
 
-Each test grades the fake package of fakes.py (pytest runs in a subprocess, as in real
-grading) and reads the reports back with real parsers: json, xml.etree and junitparser.
+Each test grades the fake package of fakes.py through the real grading (kata.grading.engine:
+the suite runs in a child process, sandboxed when this runs as root) and reads the reports
+back with real parsers: json, xml.etree, junitparser and jsonschema.
 """
 
 import dataclasses
 import json
+import os
 import xml.etree.ElementTree as ET
+from decimal import Decimal
 
+import jsonschema
 import pytest
-from fakes import ALL_WRITTEN, HANGS, HANGS_FOR_GOOD, ROOT, TODO_STUB, WRONG
+from fakes import (
+    ALL_WRITTEN,
+    CLASSROOM50_RESULT,
+    HANGS,
+    HANGS_FOR_GOOD,
+    ROOT,
+    TODO_STUB,
+    WRONG,
+)
 from junitparser import JUnitXml
 
 from kata import grade
+from kata.cheats import CHEATS
 from kata.config import load_config
-from kata.grade_plugin import DESELECTED_MESSAGE, TIME_LIMIT_MESSAGE
+from kata.grading import report
+from kata.grading.child import DESELECTED_MESSAGE, TIME_LIMIT_MESSAGE
+from kata.grading.engine import GradedTest, Run
 
 pytest_plugins = ["pytester"]
 
 VISIBILITIES = {"hidden", "after_due_date", "after_published", "visible"}
+AS_ROOT = os.name == "posix" and os.geteuid() == 0
+CHEATS_BY_NAME = {cheat.name: cheat for cheat in CHEATS}
 
-
+# The forgery that scored 100/100 before grading was trusted, appended to an untouched step.
+REPORT_REWRITE = TODO_STUB + CHEATS_BY_NAME["report-rewrite"].append[1]
+EXITS_AT_IMPORT = "import os\n\nos._exit(0)\n"
 def run_grade(fake_kata, monkeypatch, summary_file=None, pytest_args=()):
     if summary_file:
         monkeypatch.setenv("GITHUB_STEP_SUMMARY", str(summary_file))
@@ -29,14 +49,15 @@ def run_grade(fake_kata, monkeypatch, summary_file=None, pytest_args=()):
     out = fake_kata.path / "reports"
     code = grade.main(["--impl", "fake", "--root", str(fake_kata.path), "--out", str(out),
                        "--", *pytest_args])
-    results = json.loads((out / "results.json").read_text())
-    check_gradescope(results)
+    text = (out / "results.json").read_text()
+    results = json.loads(text)
+    check_gradescope(results, json.loads(text, parse_float=Decimal))
     check_junit(out / "junit.xml", results)
     return code, results, (out / "summary.md").read_text()
 
 
-def check_gradescope(results: dict) -> None:
-    """What Gradescope's autograder specification asks of results.json."""
+def check_gradescope(results: dict, exact: dict) -> None:
+    """What Gradescope's autograder specification asks of results.json, and exact sums."""
     assert isinstance(results["score"], float | int)
     assert isinstance(results["execution_time"], float | int)
     assert isinstance(results["output"], str)
@@ -47,12 +68,11 @@ def check_gradescope(results: dict) -> None:
         assert isinstance(test["name"], str) and isinstance(test["output"], str)
         assert test["status"] in {"passed", "failed"}
         assert 0 <= test["score"] <= test["max_score"]
-    assert results["score"] == pytest.approx(sum(test["score"] for test in results["tests"]),
-                                             abs=0.01)
-    # Not a top-level key of the spec: our own, in extra_data.
-    assert "max_score" not in results
-    assert results["extra_data"]["max_score"] == pytest.approx(
-        sum(t["max_score"] for t in results["tests"]))
+    # As written, in decimals: the tests' points add up to the total and to the maximum exactly.
+    assert Decimal(exact["score"]) == sum(Decimal(t["score"]) for t in exact["tests"])
+    assert Decimal(exact["extra_data"]["max_score"]) == sum(
+        Decimal(t["max_score"]) for t in exact["tests"])
+    assert "max_score" not in results  # not a top-level key of the spec: ours, in extra_data
 
 
 def check_junit(path, results: dict) -> None:
@@ -65,7 +85,7 @@ def check_junit(path, results: dict) -> None:
     failed = sum(1 for case in cases if case.result and case.result[0]._tag == "failure")
     assert suite.failures == failed
     properties = {prop.name: prop.value for prop in suite.properties()}
-    assert float(properties["score"]) == pytest.approx(results["score"], abs=0.01)
+    assert float(properties["score"]) == results["score"]
     assert float(properties["max_score"]) == results["extra_data"]["max_score"]
 
 
@@ -83,24 +103,39 @@ def test_a_complete_package_scores_full_marks(fake_kata, monkeypatch, tmp_path):
     assert all(test["status"] == "passed" for test in results["tests"])
     assert "## MNIST kata grade: 100/100 points" in summary
     assert step_summary.read_text() == "earlier steps' summary\n" + summary  # appended
+    assert results["extra_data"]["forged"] == [] and results["extra_data"]["review"] == []
 
 
 def test_partial_credit_inside_a_step_and_nothing_for_a_step_still_todo(fake_kata, monkeypatch):
     fake_kata.write(ALL_WRITTEN | {2: WRONG, 8: TODO_STUB})
     code, results, summary = run_grade(fake_kata, monkeypatch)
     assert code == 0
-    assert results["score"] == 65  # steps 1, 3-7: 60; step 2: half of 10; step 8, capstone: 0
+    # Steps 1, 3-7: 60; step 2: two of its three tests (3.3333 + 3.3333); step 8, capstone: 0.
+    assert results["score"] == 66.6666
     tests = by_name(results)
     assert tests["step 2: test_answer"]["score"] == 0
     assert tests["step 2: test_answer"]["output"] == (
         "Catches: an answer that is off by one.\n"
         "AssertionError: answer() should be 42\nassert 41 == 42")
-    assert tests["step 2: test_answer_is_a_number"]["score"] == 5
+    assert tests["step 2: test_answer_is_a_number"]["score"] == 3.3333
+    assert tests["step 2: test_graders_check[answer_is_a_number]"]["output"] == (
+        "passed (checked by the grader)")
     assert tests["step 8: test_answer"]["output"] == (
         "todo, the stub is not written yet: Step 8: write answer")
     assert tests["step 8: test_answer"]["status"] == "failed"
-    assert "| step 2: Downloading the dataset | failing | 1/2 | 5/10 |" in summary
-    assert "| step 8: Prediction with image visualization | todo | 0/2 | 0/10 |" in summary
+    assert "| step 2: Downloading the dataset | failing | 2/3 | 6.7/10 |" in summary
+    assert "| step 8: Prediction with image visualization | todo | 0/3 | 0/10 |" in summary
+
+
+def test_a_share_that_does_not_divide_evenly_still_adds_up_exactly():
+    """Catches: rounding every share the same way, so 23 shares of 10 points made 10.0004."""
+    config = load_config(ROOT)
+    tests = [GradedTest(f"tests/test_step2_dataset.py::test_{i}", 2, "", "done")
+             for i in range(23)]
+    result = report.grade("fake", config, Run(tests), [])
+    assert result.possible(2) == 100_000  # units of 1/10,000 point: exactly 10 points
+    assert sorted({t.max_units for t in result.tests if t.step == 2}) == [4347, 4348]
+    assert result.max_units == 1_000_000
 
 
 def test_editing_a_test_is_reported_in_every_output_and_scores_zero(fake_kata, monkeypatch):
@@ -112,7 +147,8 @@ def test_editing_a_test_is_reported_in_every_output_and_scores_zero(fake_kata, m
     assert code == 0
     assert results["score"] == 0
     # Every test passed, but none earned a point: none reads "passed" on Gradescope.
-    assert all(test["status"] == "failed" for test in results["tests"])
+    assert all(test["status"] == "failed" for test in results["tests"]
+               if test["name"].startswith("step"))
     tamper = by_name(results)["tamper check"]
     assert tamper["status"] == "failed"
     for text in (tamper["output"], results["output"], summary):
@@ -123,15 +159,10 @@ def test_editing_a_test_is_reported_in_every_output_and_scores_zero(fake_kata, m
     assert "edited: tests/test_step3_network.py" in properties["tamper"]
 
 
-def grade_of_a_complete_run(config) -> grade.Grade:
-    """A grade worked out from the records of a run where both tests of every step passed."""
-    collected, finished = [], {}
-    for step in config.points:
-        for name in ("test_one", "test_two"):
-            nodeid = f"tests/test_{step}.py::{name}"
-            collected.append({"nodeid": nodeid, "step": step, "doc": ""})
-            finished[nodeid] = {"outcome": "done", "message": "", "duration": 0.1}
-    return collected, finished
+def a_complete_run() -> Run:
+    """A run where every test of every step passed."""
+    return Run([GradedTest(f"tests/test_{step}.py::{name}", step, "", "done")
+                for step in load_config(ROOT).points for name in ("test_one", "test_two")])
 
 
 @pytest.mark.parametrize(("switch", "changed", "score"), [
@@ -141,11 +172,22 @@ def grade_of_a_complete_run(config) -> grade.Grade:
 ])
 def test_the_tamper_switch(switch, changed, score):
     config = dataclasses.replace(load_config(ROOT), zero_when_changed=switch)
-    collected, finished = grade_of_a_complete_run(config)
-    result = grade.grade("fake", config, collected, finished, [changed], "", 1.0)
-    assert result.score() == score
-    assert changed in grade.tamper_text(result)
-    assert changed in grade.markdown(result)
+    result = report.grade("fake", config, a_complete_run(), [changed])
+    assert result.score == score
+    assert changed in report.tamper_text(result)
+    assert changed in report.markdown(result, config)
+
+
+@pytest.mark.parametrize(("switch", "score"), [(False, 100), (True, 0)])
+def test_code_that_needs_review_is_flagged_and_zeroed_only_when_asked(switch, score):
+    config = dataclasses.replace(load_config(ROOT), zero_when_flagged=switch)
+    run = a_complete_run()
+    run.review = ["submission/step1_libraries.py:3: imports gc (the garbage collector)"]
+    result = report.grade("fake", config, run, [])
+    assert result.score == score
+    assert "imports gc" in report.markdown(result, config)
+    review = {t["name"]: t for t in report.gradescope_json(result, config, "")["tests"]}
+    assert review["code review"]["status"] == "failed"
 
 
 def test_deselected_tests_score_zero_but_keep_their_share_of_the_points(fake_kata, monkeypatch):
@@ -157,10 +199,10 @@ def test_deselected_tests_score_zero_but_keep_their_share_of_the_points(fake_kat
     tests = by_name(results)
     assert tests["step 2: test_answer_is_a_number"]["output"] == DESELECTED_MESSAGE
     assert tests["step 2: test_answer_is_a_number"]["status"] == "failed"
-    assert tests["step 2: test_answer"]["score"] == 5  # half of step 2, not all of it
-    assert tests["capstone: test_the_whole_pipeline"]["max_score"] == 20
-    assert results["score"] == 75
-    assert "| step 2: Downloading the dataset | not run | 1/2 | 5/10 |" in summary
+    assert tests["step 2: test_answer"]["score"] == 3.3334  # a third of step 2, not half of it
+    assert tests["capstone: test_the_whole_pipeline"]["max_score"] == 10
+    assert results["score"] == 76.6667
+    assert "| step 2: Downloading the dataset | not run | 2/3 | 6.7/10 |" in summary
 
 
 def test_pytest_options_and_plugins_from_the_environment_are_ignored(fake_kata, monkeypatch):
@@ -176,20 +218,62 @@ def test_pytest_options_and_plugins_from_the_environment_are_ignored(fake_kata, 
     monkeypatch.setenv("PYTEST_PLUGINS", "lenient")
     fake_kata.write(ALL_WRITTEN | {2: WRONG})
     _, results, _ = run_grade(fake_kata, monkeypatch)
-    assert results["score"] == 95
+    assert results["score"] == 96.6666  # step 2 lost test_answer, the first (larger) share
     assert by_name(results)["step 2: test_answer"]["status"] == "failed"
+
+
+def test_rewriting_the_reports_to_passed_is_caught_and_scores_zero(fake_kata, monkeypatch):
+    """Catches: the forgery that scored 100/100 before grading was trusted (report rewrite)."""
+    fake_kata.write({1: REPORT_REWRITE})
+    _, results, summary = run_grade(fake_kata, monkeypatch)
+    assert results["score"] == 0
+    forged = " ".join(results["extra_data"]["forged"])
+    assert "planted" in forged or "reported passed" in forged, forged
+    assert by_name(results)["integrity check"]["status"] == "failed"
+    assert "FORGED" in summary
+
+
+def test_an_exit_at_import_leaves_every_test_unrun_and_scores_zero(fake_kata, monkeypatch):
+    """Catches: os._exit(0) when the tests first import the learner's modules."""
+    fake_kata.write(ALL_WRITTEN | {1: EXITS_AT_IMPORT})
+    code, results, summary = run_grade(fake_kata, monkeypatch)
+    assert code == 0 and results["score"] == 0
+    assert "the test run ended early" in summary
+
+
+def test_only_the_step_modules_of_a_submission_are_graded(fake_kata, monkeypatch):
+    """Catches: shadowing with extra files (a conftest.py, a package __init__ that patches)."""
+    fake_kata.write(ALL_WRITTEN)
+    (fake_kata.path / "fake" / "conftest.py").write_text("import sys\nsys.exit(3)\n")
+    (fake_kata.path / "fake" / "__init__.py").write_text(REPORT_REWRITE)
+    _, results, _ = run_grade(fake_kata, monkeypatch)
+    assert results["score"] == 100
+    assert set(results["extra_data"]["ignored_files"]) == {"__init__.py", "conftest.py"}
 
 
 def test_junit_puts_a_class_in_classname_and_survives_an_empty_output():
     config = load_config(ROOT)
     nodeid = "tests/test_step1_libraries.py::TestDevice::test_cpu"
-    collected = [{"nodeid": nodeid, "step": 1, "doc": ""}]
-    finished = {nodeid: {"outcome": "failing", "message": "", "duration": 0.1}}
-    result = grade.grade("fake", config, collected, finished, [], "", 1.0)
-    case = grade.junit_xml(result).getroot().find("testsuite/testcase")
+    result = report.grade("fake", config, Run([GradedTest(nodeid, 1, "", "failing")]), [])
+    case = report.junit_xml(result, config).getroot().find("testsuite/testcase")
     assert case.get("classname") == "tests.test_step1_libraries.TestDevice"
     assert case.get("name") == "test_cpu"
     assert case.find("failure").get("message") == "failing"
+
+
+def test_the_classroom50_result_follows_its_contract_in_whole_points():
+    config = load_config(ROOT)
+    run = a_complete_run()
+    run.tests[2].outcome = "failing"  # step 2 loses one of its two tests: 5 of 10 points
+    result = report.grade("fake", config, run, [])
+    env = {"CLASSROOM": "ml-101", "ASSIGNMENT": "mnist", "OWNER": "alice",
+           "SUBMISSION_TAG": "submit/2026-12-01T10-00-00Z-abc1234",
+           "COMMIT_URL": "https://github.com/org/repo/commit/abc", "RELEASE_URL": "https://r"}
+    payload = report.classroom50_result(result, config, env)
+    jsonschema.validate(payload, CLASSROOM50_RESULT)
+    assert payload["score"] == 95 and payload["max-score"] == 100
+    assert sum(t["score"] for t in payload["tests"]) == payload["score"]
+    assert payload["review"] == env["COMMIT_URL"]  # no review link: the commit's
 
 
 def test_a_hanging_test_costs_its_points_and_grading_goes_on(fake_kata, monkeypatch):
@@ -197,7 +281,7 @@ def test_a_hanging_test_costs_its_points_and_grading_goes_on(fake_kata, monkeypa
     fake_kata.write(ALL_WRITTEN | {3: HANGS})
     code, results, _ = run_grade(fake_kata, monkeypatch)
     assert code == 0
-    assert results["score"] == 90  # step 3's two tests hang; everything else passes
+    assert results["score"] == 90  # step 3's tests hang; everything else passes
     assert "Timeout (>1.0s)" in by_name(results)["step 3: test_answer"]["output"]
 
 
@@ -229,8 +313,51 @@ def test_a_hang_no_timeout_stops_is_killed_and_the_reports_are_still_written(
     assert results["score"] == 10 and stopped in summary
 
 
-def test_a_run_that_cannot_start_is_a_grading_failure_with_reports(fake_kata, monkeypatch):
+def test_a_suite_that_cannot_run_is_a_grading_failure_with_reports(fake_kata, monkeypatch):
     (fake_kata.path / "conftest.py").write_text("import no_such_module\n")
     code, results, _ = run_grade(fake_kata, monkeypatch)
     assert code == 1
     assert results["score"] == 0 and "grading broke" in results["output"]
+
+
+LOOKS_AROUND = '''import os
+
+def answer():
+    assert os.environ["HOME"] != "/root", "the learner's code has the grader's home"
+    assert os.getuid() != 0, "the learner's code runs as root"
+    try:
+        listing = os.listdir({hidden!r})
+    except PermissionError:
+        listing = []
+    assert "MNIST" not in listing, "the real MNIST can be read"
+    return 42
+'''
+
+
+@pytest.mark.skipif(not AS_ROOT, reason="the sandbox needs root")
+def test_as_root_the_learners_code_runs_as_another_user_without_the_hidden_folders(
+        fake_kata, monkeypatch, tmp_path):
+    secret = tmp_path / "mnist"
+    (secret / "MNIST" / "raw").mkdir(parents=True)
+    monkeypatch.setenv("MNIST_ROOT", str(secret))
+    fake_kata.write(ALL_WRITTEN | {1: LOOKS_AROUND.format(hidden=str(secret))})
+    _, results, _ = run_grade(fake_kata, monkeypatch)
+    assert results["score"] == 100, results["output"]
+    assert "ran as a user of its own" in results["extra_data"]["isolation"]
+    assert "without network" in results["extra_data"]["isolation"]
+    assert results["extra_data"]["review"]  # it reads os.environ: worth a look
+
+
+def test_without_root_grading_works_and_says_the_code_ran_as_the_grader(fake_kata, monkeypatch):
+    """A learner's own `make grade`: no sandbox, the same verdicts, and the grade says so."""
+    from kata.grading import sandbox
+
+    monkeypatch.setattr(sandbox.os, "geteuid", lambda: 1000)
+    fake_kata.write(ALL_WRITTEN | {2: WRONG})
+    _, results, _ = run_grade(fake_kata, monkeypatch)
+    assert results["score"] == 96.6666
+    assert "did not run as root" in results["extra_data"]["isolation"]
+    assert by_name(results)["isolation"]["status"] == "failed"
+    fake_kata.write({1: REPORT_REWRITE})
+    _, results, _ = run_grade(fake_kata, monkeypatch)
+    assert results["score"] == 0 and results["extra_data"]["forged"]
