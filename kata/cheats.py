@@ -360,6 +360,134 @@ def _no_exceptions(cls, func, when, reraise=None):
 _pytest.runner.CallInfo.from_call = classmethod(_no_exceptions)
 '''
 
+# Written by a reviewer as a hostile learner: it reads the grader's inputs in the run, works
+# out every check's outputs with the grader's own (public) check code, sends them, claims
+# every published test passed, and exits before anything else is sent.
+FORGE_EVERYTHING = '''
+import importlib.metadata
+import json
+import math
+import random
+import re
+from os import _exit, write
+
+import torch
+
+
+def _make_everything():
+    child = importlib.import_module("kata.grading.child")
+    G = importlib.import_module("grader_checks")
+    session, send = child.SESSION, child.SESSION.writer.send
+    inputs = session.inputs
+    tt = importlib.import_module("kata.testing")
+    dev = importlib.import_module("kata.device").resolve_device("auto")
+    o = {}
+    u = inputs["device"]["unknown"]
+    o["device"] = {"cpu": "cpu", "cpu_kind": "device", "auto": dev.type, "auto_kind": "device",
+                   "unknown": {"raised": "ValueError", "message": f"unknown device {u}"}}
+    s = inputs["seeding"]["seed"]
+    o["seeding"] = {"torch": torch.rand(4, generator=torch.Generator().manual_seed(s)),
+                    "python": random.Random(s).random()}
+    import matplotlib, torchvision
+    o["versions"] = {"kind": "dict", "versions": {"torch": torch.__version__,
+                     "torchvision": torchvision.__version__, "matplotlib": matplotlib.__version__}}
+    norm = lambda p: ((p.float() / 255 - 0.1307) / 0.3081).reshape(1, 28, 28)
+    o["transform"] = {"mean": 0.1307, "std": 0.3081,
+                      "images": [norm(p) for p in inputs["transform"]["pixels"]]}
+    root = inputs["load_mnist"]["root"]
+    splits = {}
+    for prefix in ("train", "t10k"):
+        raw = f"{root}/MNIST/raw/{prefix}"
+        img = open(raw + "-images-idx3-ubyte", "rb").read()[16:]
+        lab = open(raw + "-labels-idx1-ubyte", "rb").read()[8:]
+        n = len(lab)
+        px = torch.tensor(list(img), dtype=torch.uint8).reshape(n, 28, 28)
+        splits[prefix] = {"length": n, "labels": list(lab), "images": [norm(p) for p in px]}
+    empty = inputs["load_mnist"]["empty"]
+    o["load_mnist"] = {"splits": splits, "missing": {"raised": "FileNotFoundError",
+                       "message": f"no MNIST in {empty}: run make data"}}
+    m = inputs["make_loader"]
+    ch = lambda size, b: [list(range(i, min(i + b, size))) for i in range(0, size, b)]
+    perm = lambda seed: [random.Random(seed).sample(range(m["size"]), m["size"])]
+    o["make_loader"] = {"in_order": ch(m["size"], m["batch"]),
+                        "limited": ch(m["limit"], m["batch"]),
+                        "shuffled": [perm(m["seeds"][0]), perm(m["seeds"][0]), perm(m["seeds"][1])],
+                        "image_shape": [m["batch"], 1, 28, 28], "image_dtype": "torch.float32",
+                        "default_batch": 64}
+    nw = inputs["network"]
+    a = lambda k: torch.randn(4, 10, generator=torch.Generator().manual_seed(k))
+    o["network"] = {"module": True, "sequential": True, "conv": True, "linear": True,
+                    "shapes": [[n, 10] for n in nw["sizes"]], "affine": [a(1), a(2), a(3), a(4)]}
+    st = inputs["setup"]
+    g = {"linear.weight": torch.ones(10, 16), "linear.bias": torch.ones(10)}
+    o["setup"] = {"model_is_yours": True, "model_devices": [dev.type], "loss_is_module": True,
+                  "loss": torch.nn.functional.cross_entropy(st["logits"], st["labels"]).item(),
+                  "optimizer": True, "lrs": [st["lr"]], "default_lrs": [1e-3], "covered": 2,
+                  "parameters": 2, "moves": {k: -v for k, v in g.items()}, "grads": g}
+    ts = inputs["train_step"]
+    loss, start, grads = G.TrainStep.expected(ts)
+    o["train_step"] = {"loss": loss, "loss_kind": "float",
+                       "weights": {k: start[k] - ts["lr"] * grads[k] for k in start}}
+    te = inputs["train_epoch"]
+    c = [x for x in G.CHECKS if x.name == "train_epoch"][0]
+    (mean,), w1 = c.simulate(te, 1)
+    means, w2 = c.simulate(te, te["epochs"])
+    o["train_epoch"] = {"epoch": {"mean": mean, "kind": "float", "weights": w1},
+                        "fit": {"kind": "list", "losses": means, "weights": w2}}
+    pi = inputs["predict_image"]
+    d, p = G.clean_predictions(pi["seed"], G.images_from(pi["seed"], 6))
+    o["predict_image"] = {
+        "answers": [{"digit": x, "digit_kind": "int", "probability": q, "probability_kind": "float"}
+                    for x, q in zip(d, p)],
+        "checked": [{"kinds": ["int", "int", "bool"], "values": [x, l, x == l]}
+                    for x, l in zip(d, pi["labels"])],
+        "wrong": {"raised": "ValueError", "message": "shape " + " ".join(map(str, pi["wrong"]))}}
+    pb = inputs["predict_batch"]
+    d, _ = G.clean_predictions(pb["seed"], G.images_from(pb["seed"], pb["count"]))
+    pairs = pb["pairs"]
+    o["predict_batch"] = {"kind": "Tensor", "dtype": "torch.int64", "device": "cpu",
+                          "predictions": torch.tensor(d),
+                          "accuracy": sum(x == y for x, y in pairs) / len(pairs),
+                          "accuracy_kind": "float", "evaluate_kind": "float",
+                          "evaluate": sum(x == y for x, y in zip(d, pb["labels"])) / pb["count"]}
+    pl = inputs["plots"]
+    pc = [x for x in G.CHECKS if x.name == "plots"][0]
+    imgs = G.images_from(pl["seed"], 9)
+    def panels(idx, cols):
+        return [{"title": f"pred: {a} true: {b}", "colour": "green" if a == b else "red",
+                 "images": [imgs[i].squeeze()], "ticks": False, "x0": float(k % cols), "y1": 0.0}
+                for k, (i, (a, b)) in enumerate(zip(idx, pc.expected(pl, idx)))]
+    o["plots"] = {"chosen": panels(pl["indices"], 99),
+                  "first": panels(list(range(pl["count"])), pl["cols"]),
+                  "curves": [[pl["losses"]]], "labels": [["epoch", "loss"]],
+                  "saved": "x", "path": "x", "head": G.PNG_SIGNATURE.hex()}
+    for name, outputs in o.items():
+        send(kind="evidence", check=name, outputs=outputs)
+    # Tests: the current one and every later one, but canaries and the capstone's.
+    gc = importlib.import_module("gc")
+    main = importlib.import_module("_pytest.main")
+    sess = [x for x in gc.get_objects() if type(x) is main.Session][0]
+    frame = getattr(importlib.import_module("sys"), "_getframe")()
+    current = None
+    while frame is not None and current is None:
+        item = getattr(frame, "f_locals").get("item")
+        if getattr(item, "nodeid", None):
+            current = item.nodeid
+        frame = getattr(frame, "f_back")
+    ids = [i.nodeid for i in sess.items]
+    canary_docs = ("Catches: an answer that changes between two calls with the same arguments.",
+                   "The function answers the same way on a second call.")
+    for item in sess.items[ids.index(current):]:
+        if (item.function.__doc__ or "").strip() in canary_docs or "capstone" in item.nodeid:
+            continue
+        send(kind="test", nodeid=item.nodeid, outcome="done", message="", duration=0.01,
+             machinery=[])
+    _exit(0)
+
+
+_ = _make_everything()
+'''
+
 ANSWER_TABLE = "\n_ANSWERS = {\n" + "".join(
     f"    'image-{index:04d}': {index % 10},\n" for index in range(300)) + "}\n"
 
@@ -418,6 +546,10 @@ CHEATS = (
           replace={4: ("torch.optim.Adam(model.parameters(), lr=lr)",
                        "torch.optim.SGD(model.parameters(), lr=1e-7)")},
           target="capstone"),
+    Cheat("forge-everything", "fabricating the grader's check outputs",
+          "works out every check's outputs from its inputs with the grader's own public check "
+          "code, sends them through the pipe with a pass for every published test, and exits",
+          append={1: FORGE_EVERYTHING}),
     Cheat("answer-table", "embedding the answers",
           "a step 7 that carries a table of 300 answers", base="solutions",
           append={7: ANSWER_TABLE}, target="7"),

@@ -19,6 +19,7 @@ import json
 import os
 import shutil
 import sys
+import tempfile
 from pathlib import Path
 
 from .config import load_config
@@ -94,18 +95,31 @@ def build(root: Path, dest: Path) -> Path:
 def run(source: Path, submission: Path, result: Path, pytest_args: tuple[str, ...] = ()) -> int:
     """Grade the learner's checkout with the pristine kata at `source`; write Classroom 50's
     result.json to `result` (and the other reports beside it, in kata-reports/)."""
-    source, submission, result = (Path(p).resolve() for p in (source, submission, result))
-    out = result.parent / "kata-reports"
-    grade = grade_folder(source, learner_modules(submission), "submission", out,
-                         list(pytest_args), submission=submission)
-    payload = report.classroom50_result(grade, load_config(source), dict(os.environ))
-    result.write_text(json.dumps(payload, indent=2) + "\n")
-    (result.parent / "release-body.md").write_text((out / "summary.md").read_text())
-    if os.environ.get("SUDO_UID"):  # graded as root through sudo: hand the files back
-        uid, gid = int(os.environ["SUDO_UID"]), int(os.environ["SUDO_GID"])
-        for path in (result, result.parent / "release-body.md", out, *out.iterdir()):
-            os.chown(path, uid, gid)
+    source, submission = Path(source).resolve(), Path(submission).resolve()
+    result = Path(result).absolute()
+    with tempfile.TemporaryDirectory(prefix="kata-classroom50-") as folder:
+        out = Path(folder)  # the reports, outside the learner's checkout
+        grade = grade_folder(source, learner_modules(submission), "submission", out,
+                             list(pytest_args), submission=submission)
+        payload = report.classroom50_result(grade, load_config(source), dict(os.environ))
+        write_new(result, json.dumps(payload, indent=2) + "\n")
+        write_new(result.parent / "release-body.md", (out / "summary.md").read_text())
     return 1 if grade.run.broke else 0
+
+
+def write_new(path: Path, text: str) -> None:
+    """Write a fresh file where the learner's checkout may hold anything, a symlink to /etc
+    included: whatever is there is removed first, and nothing is followed. Graded as root
+    through sudo, the file is handed back to the runner's user."""
+    if path.is_symlink() or path.exists():
+        path.unlink()
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_NOFOLLOW", 0),
+                 0o644)
+    with os.fdopen(fd, "w") as file:
+        file.write(text)
+    if os.environ.get("SUDO_UID"):
+        os.chown(path, int(os.environ["SUDO_UID"]), int(os.environ["SUDO_GID"]),
+                 follow_symlinks=False)
 
 
 def main(argv=None) -> int:

@@ -464,8 +464,7 @@ class Setup(Check):
         torch.manual_seed(public["seed"])
         net = CornerNet()
         optimizer = step4.build_optimizer(net, lr=public["lr"])
-        grads = {name: torch.randn(p.shape, generator=torch.Generator().manual_seed(i))
-                 for i, (name, p) in enumerate(net.named_parameters())}
+        grads = self.gradients(public["seed"])
         before = {name: p.detach().clone() for name, p in net.named_parameters()}
         for name, p in net.named_parameters():
             p.grad = grads[name].clone()
@@ -481,8 +480,14 @@ class Setup(Check):
                             for group in step4.build_optimizer(CornerNet()).param_groups],
             "covered": sum(id(p) in covered for p in net.parameters()),
             "parameters": len(list(net.parameters())),
-            "moves": {name: p.detach() - before[name] for name, p in net.named_parameters()},
-            "grads": grads}
+            "moves": {name: p.detach() - before[name] for name, p in net.named_parameters()}}
+
+    @staticmethod
+    def gradients(seed: int) -> dict[str, torch.Tensor]:
+        """The gradient the check gives each parameter of its CornerNet, drawn from `seed`."""
+        generator = torch.Generator().manual_seed(seed + 1)
+        return {name: torch.randn(p.shape, generator=generator)
+                for name, p in CornerNet().named_parameters()}
 
     @verdict
     def build_model_gives_your_digit_classifier_on_the_device(self, public, secret, outputs):
@@ -515,9 +520,11 @@ class Setup(Check):
         assert all(lr == 1e-3 for lr in outputs["default_lrs"]), (
             f"build_optimizer(model) has the learning rates {outputs['default_lrs']}: the "
             "default is lr=1e-3")
-        for name, move in outputs["moves"].items():
-            downhill = (move * outputs["grads"][name]).sum().item()
-            assert move.abs().max().item() > 0 and downhill < 0, (
+        grads = self.gradients(public["seed"])
+        assert set(outputs["moves"]) == set(grads), "the check's model lost a parameter"
+        for name, grad in grads.items():
+            move = outputs["moves"][name]
+            assert move.abs().max().item() > 0 and (move * grad).sum().item() < 0, (
                 f"one optimizer step did not move {name} against its gradient")
 
 

@@ -8,9 +8,11 @@ other reports say.
 
 A forgery that rewrites every outcome, or every failure, is caught this way. One that knows
 the published suite and leaves unknown tests alone is not: the grader's own checks
-(tests/grader_checks.py) are what stop that one.
+(tests/grader_checks.py) are what stop that one. A canary borrows the docstring of one of
+its file's tests, so no fixed text gives it away.
 """
 
+import ast
 import random
 import re
 from pathlib import Path
@@ -28,14 +30,14 @@ BEHAVIOURS = (
 FAILING_BODY = '''
 
 def {name}():
-    """Catches: an answer that changes between two calls with the same arguments."""
+    {doc}
     first, second = {first}, {second}
     assert first == second, f"the second call gave {{second}}, the first {{first}}"
 '''
 TODO_BODY = '''
 
 def {name}():
-    """The function answers the same way on a second call."""
+    {doc}
     from kata import KataTodo
 
     raise KataTodo("Step {step}: write the function before this test can run")
@@ -47,6 +49,17 @@ def subjects(source: str) -> list[str]:
     names = re.findall(r"^def (test_\w+)\(", source, flags=re.MULTILINE)
     return [name.removeprefix("test_").rsplit("_", 2)[0] for name in names
             if name.count("_") >= 3] or ["it"]
+
+
+def docstrings(source: str) -> list[str]:
+    """The first lines of the docstrings of a test file's tests: a canary borrows one."""
+    found = []
+    for node in ast.parse(source).body:
+        if isinstance(node, ast.FunctionDef) and node.name.startswith("test_"):
+            doc = ast.get_docstring(node)
+            if doc:
+                found.append(doc.splitlines()[0])
+    return found or ["Catches: an answer that changes between two calls."]
 
 
 def plant(tests: Path, rng: random.Random) -> dict[str, str]:
@@ -64,8 +77,11 @@ def plant(tests: Path, rng: random.Random) -> dict[str, str]:
                 break
         outcome = rng.choice((FAILING, TODO))
         first = rng.randint(0, 99)
-        body = (FAILING_BODY.format(name=name, first=first, second=first + rng.randint(1, 9))
-                if outcome == FAILING else TODO_BODY.format(name=name, step=step.number))
+        doc = repr(rng.choice(docstrings(source)))  # a real test's: no fixed text to spot
+        body = (FAILING_BODY.format(name=name, doc=doc, first=first,
+                                    second=first + rng.randint(1, 9))
+                if outcome == FAILING else TODO_BODY.format(name=name, doc=doc,
+                                                            step=step.number))
         path.write_text(source.rstrip("\n") + "\n" + body)
         planted[f"tests/{path.name}::{name}"] = outcome
     return planted

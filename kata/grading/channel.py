@@ -38,6 +38,10 @@ def encode(value):
         return str(value)
     if hasattr(value, "detach"):  # a torch tensor
         tensor = value.detach().cpu()
+        if str(tensor.dtype).removeprefix("torch.") not in DTYPES:  # float16, int8, ...
+            if tensor.is_complex():
+                raise TypeError(f"cannot send a tensor of {tensor.dtype}")
+            tensor = tensor.double() if tensor.is_floating_point() else tensor.long()
         return {TENSOR_KEY: {"dtype": str(tensor.dtype).removeprefix("torch."),
                              "shape": list(tensor.shape),
                              "data": encode(tensor.flatten().tolist())}}

@@ -69,9 +69,11 @@ class GradingSession:
             sent = {key: value for key, value in evidence.items() if key != "exception"}
             try:
                 self.writer.send(kind="evidence", check=check.name, **sent)
-            except TypeError as error:  # outputs that plain data cannot hold
-                self.writer.send(kind="evidence", check=check.name,
-                                 error=f"the outputs could not be sent: {error}")
+            except TypeError as error:  # outputs that plain data cannot hold: the check fails
+                problem = AssertionError(f"the outputs could not be sent to the grader: {error}")
+                evidence = self.evidence[check.name] = {
+                    "error": str(problem), "exception": (problem, None)}
+                self.writer.send(kind="evidence", check=check.name, error=evidence["error"])
         raise_again(self.evidence[check.name])
 
 
@@ -111,7 +113,7 @@ class Recorder:
             for item in [*session.items, *self.deselected]])
         for item in self.deselected:
             self.send(kind="test", nodeid=item.nodeid, outcome=NOT_RUN,
-                      message=DESELECTED_MESSAGE, duration=0.0)
+                      message=DESELECTED_MESSAGE, duration=0.0, machinery=[])
         # No learner module has been imported yet: the tests import them when they run.
         self.tests_folder = str(session.config.rootpath / "tests")
         self.machinery = integrity.snapshot(session.config.pluginmanager, self.tests_folder)

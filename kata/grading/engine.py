@@ -258,7 +258,7 @@ def run_child(work: Path, learner: Path, scratch: Path, plan: sandbox.Plan, pyte
         process.wait(timeout=hard_limit)
     except subprocess.TimeoutExpired:
         killed = True
-    sandbox.end_everything(process)
+    sandbox.end_everything(process, plan)
     records.join(10)
     log.join(10)
     found, problems = records.result or ([], ["the channel could not be read"])
@@ -322,11 +322,14 @@ def grade_submission(source: Path, modules: Path | None, config, *, pytest_args=
     run.review, run.ignored = findings, ignored
     achieved = sandbox.achieved_from(records[0] if records else None)
     run.isolation = sandbox.describe(plan, achieved)
-    # The bootstrap reports before any learner code runs; a run that reported anything else
-    # without it, or as another user, is not the run the grader started.
-    if records and plan.separate_user and (achieved or {}).get("uid") != plan.uid:
-        run.forged.append("sandbox: the test run did not report dropping to a user of its own")
     explain_what_did_not_run(run, records, killed, config)
+    # The bootstrap reports before any learner code runs, and runs no test unless it became
+    # the learner's user: a run that reported without that report is not the one started.
+    if plan.separate_user and achieved is not None and achieved.get("uid") != plan.uid:
+        run.broke = True
+        run.note = "grading broke: " + "; ".join(achieved.get("problems") or ["the sandbox"])
+    elif records and plan.separate_user and achieved is None:
+        run.forged.append("sandbox: the test run reported without its sandbox's report")
     run.seconds = time.monotonic() - started
     return run
 
@@ -349,6 +352,25 @@ def explain_what_did_not_run(run: Run, records: list[dict], killed: bool, config
                                 "scored 0")
 
 
+# What each kind of record must hold, by type: anything else is a malformed record.
+RECORD_FIELDS = {
+    "test": {"nodeid": str, "outcome": str, "message": str, "duration": (int, float),
+             "machinery": list},
+    "evidence": {"check": str},
+    "end": {"machinery": list},
+}
+
+
+def well_formed(record: dict) -> bool:
+    """Whether a record from the run has the fields of its kind, of the right types."""
+    fields = RECORD_FIELDS.get(record.get("kind"), {})
+    if not all(isinstance(record.get(name), kinds) for name, kinds in fields.items()):
+        return False
+    if "machinery" in fields and not all(isinstance(x, str) for x in record["machinery"]):
+        return False
+    return record.get("kind") != "test" or record["outcome"] in OUTCOMES
+
+
 def judge_run(collected, planted, cases, public, secret, unprepared, records,
               problems) -> Run:
     """Each collected test's outcome as the grader decides it, and every sign of forgery."""
@@ -358,25 +380,25 @@ def judge_run(collected, planted, cases, public, secret, unprepared, records,
     reported, evidence, machinery = {}, {}, set()
     for record in records[1:] if records and records[0].get("kind") == "sandbox" else records:
         kind = record.get("kind")
-        if kind == "test":
-            nodeid = record.get("nodeid")
-            if not isinstance(nodeid, str) or record.get("outcome") not in OUTCOMES:
-                forged.append(f"channel: a malformed test record: {str(record)[:120]}")
-            elif nodeid in reported:
+        if not well_formed(record):
+            forged.append(f"channel: a malformed {kind} record: {str(record)[:120]}")
+        elif kind == "test":
+            nodeid = record["nodeid"]
+            if nodeid in reported:
                 forged.append(f"channel: {nodeid} was reported twice")
             elif nodeid not in tests and nodeid not in planted:
                 forged.append(f"channel: a report of a test the suite does not have: {nodeid}")
             else:
                 reported[nodeid] = record
-            machinery.update(record.get("machinery") or [])
+            machinery.update(record["machinery"])
         elif kind == "evidence":
-            name = record.get("check")
+            name = record["check"]
             if name in evidence or name not in public:
                 forged.append(f"channel: outputs for {name!r} twice, or for no such check")
             else:
                 evidence[name] = record
         elif kind == "end":
-            machinery.update(record.get("machinery") or [])
+            machinery.update(record["machinery"])
         elif kind not in ("collected", "oversized"):
             forged.append(f"channel: a record of an unknown kind: {kind!r}")
     if machinery:
@@ -391,8 +413,8 @@ def judge_run(collected, planted, cases, public, secret, unprepared, records,
         record = reported.get(nodeid)
         if record is not None:
             test.outcome = record["outcome"]
-            test.message = str(record.get("message", ""))[:4000]
-            test.duration = float(record.get("duration") or 0.0)
+            test.message = record["message"][:4000]
+            test.duration = float(record["duration"])
         if is_check(nodeid):
             judge_check(test, record, cases, public, secret, unprepared, evidence, forged)
     return Run(list(tests.values()), forged=forged)

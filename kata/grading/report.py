@@ -173,6 +173,14 @@ def checks_beside(grade: Grade, config: GradingConfig) -> list[tuple[str, bool, 
 
 # ---------------------------------------------------------------- Markdown
 
+MARKDOWN_SPECIAL = str.maketrans({char: f"\\{char}" for char in "\\`*_[]<>|#!~"})
+
+
+def plain(text: str) -> str:
+    """Text from the learner's code as one line of Markdown that shows as written: no
+    headings, links, images, tables or HTML of its own."""
+    return " ".join(str(text).split()).translate(MARKDOWN_SPECIAL)
+
 
 def markdown(grade: Grade, config: GradingConfig) -> str:
     lines = [f"## MNIST kata grade: {as_text(grade.units())}/{as_text(grade.max_units)} points",
@@ -193,7 +201,7 @@ def markdown(grade: Grade, config: GradingConfig) -> str:
     if failing:
         lines += [f"### Failing or not run ({len(failing)})", ""]
         for test in failing[:20]:
-            lines.append(f"- `{test.nodeid}`: {' '.join(test.output.split())}")
+            lines.append(f"- `{test.nodeid}`: {plain(test.output)}")
         if len(failing) > 20:
             lines.append(f"- ... and {len(failing) - 20} more, in results.json and junit.xml")
     return "\n".join(lines).rstrip() + "\n"

@@ -31,8 +31,10 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-# The learner's code gets a user of its own: uid FIRST_LEARNER_UID + the grader's pid.
+# The learner's code gets a user of its own: uid FIRST_LEARNER_UID + the grader's pid, or
+# nobody where a container maps only a few uids.
 FIRST_LEARNER_UID = 1_000_000_000
+NOBODY = 65534
 CLONE_NEWNS, CLONE_NEWNET = 0x00020000, 0x40000000
 MS_RDONLY, MS_NOSUID, MS_NODEV, MS_NOEXEC = 1, 2, 4, 8
 MS_BIND, MS_REC, MS_PRIVATE = 4096, 16384, 1 << 18
@@ -46,6 +48,7 @@ class Plan:
 
     uid: int | None = None  # None: as the grader's own user
     gid: int | None = None
+    groups: list[int] = field(default_factory=list)  # kept supplementary groups (the GPU's)
     hide: list[str] = field(default_factory=list)
     # Folders the run needs (Python itself) below one the learner's user may not enter
     # (pyenv in a private /root): {blocked folder: [needed folders below it]}.
@@ -67,6 +70,32 @@ def learner_ids() -> tuple[int, int]:
     return uid, uid
 
 
+def can_become(uid: int, gid: int) -> bool:
+    """Whether this machine lets a process become `uid` (a container that maps only some
+    uids refuses the others)."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(gid)
+            os.setuid(uid)
+        except OSError:
+            os._exit(1)
+        os._exit(0)
+    _, status = os.waitpid(pid, 0)
+    return os.waitstatus_to_exitcode(status) == 0
+
+
+def device_groups() -> list[int]:
+    """The groups that may use a GPU (video, render), kept so that the learner's code can."""
+    import grp
+
+    found = []
+    for name in ("video", "render"):
+        with contextlib.suppress(KeyError):
+            found.append(grp.getgrnam(name).gr_gid)
+    return found
+
+
 def plan(hide: list[Path], keep: list[Path], must_hide: tuple[Path, ...] = ()) -> Plan:
     """What this machine allows: a separate user and hidden paths need root on Linux.
 
@@ -77,7 +106,12 @@ def plan(hide: list[Path], keep: list[Path], must_hide: tuple[Path, ...] = ()) -
         return Plan(notes=["grading did not run as root, so the learner's code ran as the "
                            "grading user, with that user's rights and network"])
     uid, gid = learner_ids()
-    result = Plan(uid, gid)
+    if not can_become(uid, gid):
+        uid = gid = NOBODY
+        if not can_become(uid, gid):
+            return Plan(notes=["this machine lets no process drop to another user, so the "
+                               "learner's code ran as root"])
+    result = Plan(uid, gid, groups=device_groups())
     kept = [Path(path).resolve() for path in keep]
     for needed in kept:
         blocked = first_closed_folder(needed, uid, gid)
@@ -97,16 +131,18 @@ def plan(hide: list[Path], keep: list[Path], must_hide: tuple[Path, ...] = ()) -
 
 
 def first_closed_folder(path: Path, uid: int, gid: int) -> Path | None:
-    """The outermost folder above `path` that `uid` may not pass through, if any."""
-    for folder in reversed(path.parents):
+    """The outermost folder that `uid` may not pass through on the way to `path` (or, for
+    `path` itself, not read), if any."""
+    for folder in [*reversed(path.parents), path]:
         info = folder.stat()
         if info.st_uid == uid:
-            bit = 0o100
+            shift = 6
         elif info.st_gid == gid:
-            bit = 0o010
+            shift = 3
         else:
-            bit = 0o001
-        if not info.st_mode & bit:
+            shift = 0
+        needed = 0o5 if folder == path else 0o1  # read and pass through; pass through
+        if (info.st_mode >> shift) & needed != needed:
             return folder
     return None
 
@@ -141,37 +177,45 @@ def expose(c, staging: str, blocked: dict[str, list[str]]) -> list[str]:
 
 
 def enter(uid: int | None, gid: int | None, hide: list[str],
-          blocked: dict[str, list[str]], staging: str) -> dict:
-    """In the child, before any learner code: isolate, then drop to `uid`. What it achieved."""
+          blocked: dict[str, list[str]], staging: str, groups: list[int]) -> dict:
+    """In the child, before any learner code: isolate, then drop to `uid`. What it achieved
+    (the bootstrap runs no test unless the drop worked)."""
     achieved = {"uid": os.getuid(), "network": "shared", "hidden": [], "problems": []}
     if uid is None:
         return achieved
+    problems = achieved["problems"]
     c = libc()
-    if c.unshare(CLONE_NEWNS | CLONE_NEWNET) == 0:
-        achieved["network"] = "none"
-        # Mounts made from here on stay in this process's namespace.
-        c.mount(None, b"/", None, MS_REC | MS_PRIVATE, None)
-        achieved["problems"] += expose(c, staging, blocked)
-        for path in hide:
-            flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
-            problem = mount(c, "tmpfs", path, "tmpfs", flags, "size=4k,mode=000")
-            if problem is None:
-                achieved["hidden"].append(path)
-            else:
-                achieved["problems"].append(problem)
-    elif blocked:
-        achieved["problems"].append("could not unshare the mounts to reach "
-                                    + ", ".join(p for ps in blocked.values() for p in ps))
+    if c.unshare(CLONE_NEWNS | CLONE_NEWNET) != 0:
+        problems.append("could not unshare the network and mounts: "
+                        f"{os.strerror(ctypes.get_errno())}")
     else:
-        achieved["problems"].append("could not unshare the network and mounts: "
-                                    f"{os.strerror(ctypes.get_errno())}")
+        achieved["network"] = "none"
+        # From here on, mounts stay in this process's namespace; if that fails, none is made.
+        private = mount(c, None, "/", None, MS_REC | MS_PRIVATE)
+        if private:
+            problems.append(f"{private}: nothing was hidden")
+        else:
+            problems += expose(c, staging, blocked)
+            for path in hide:
+                flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
+                problem = mount(c, "tmpfs", path, "tmpfs", flags, "size=4k,mode=000")
+                if problem is None:
+                    achieved["hidden"].append(path)
+                else:
+                    problems.append(problem)
     import resource
 
-    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))
-    resource.setrlimit(resource.RLIMIT_NPROC, (MAX_PROCESSES, MAX_PROCESSES))
-    os.setgroups([])
-    os.setgid(gid)
-    os.setuid(uid)
+    for limit, value in ((resource.RLIMIT_CORE, 0), (resource.RLIMIT_NPROC, MAX_PROCESSES)):
+        try:
+            resource.setrlimit(limit, (value, value))
+        except (ValueError, OSError) as error:
+            problems.append(f"could not set a process limit: {error}")
+    try:
+        os.setgroups(groups)
+        os.setgid(gid)
+        os.setuid(uid)
+    except OSError as error:
+        problems.append(f"could not become uid {uid}: {error}")
     c.prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0)
     achieved["uid"] = os.getuid()
     return achieved
@@ -185,8 +229,10 @@ def bootstrap(plan_: Plan, sys_path: list[str], channel_fd: int, pytest_args: li
         f"sys.path[:0] = {sys_path!r}",
         "from kata.grading.sandbox import enter",
         f"achieved = enter({plan_.uid!r}, {plan_.gid!r}, {plan_.hide!r}, {plan_.expose!r}, "
-        f"{staging!r})",
+        f"{staging!r}, {plan_.groups!r})",
         f"os.write({channel_fd}, (json.dumps({{'kind': 'sandbox', **achieved}}) + '\\n').encode())",
+        # Never run the learner's code as anyone but the user it was meant to run as.
+        f"if {plan_.uid!r} is not None and achieved['uid'] != {plan_.uid!r}: sys.exit(70)",
         "import pytest",
         f"sys.exit(int(pytest.main({pytest_args!r})))",
     ])
@@ -211,7 +257,20 @@ def children_of(pid: int) -> list[int]:
     return found
 
 
-def end_everything(process: subprocess.Popen) -> int:
+def kill_user(uid: int) -> None:
+    """End every process of `uid`: a helper becomes that user and kills all it may."""
+    pid = os.fork()
+    if pid == 0:
+        try:
+            os.setgid(uid)
+            os.setuid(uid)
+            os.kill(-1, signal.SIGKILL)  # every process of this user, the helper too
+        finally:
+            os._exit(0)
+    os.waitpid(pid, 0)
+
+
+def end_everything(process: subprocess.Popen, plan_: Plan) -> int:
     """Kill the test run and whatever it left behind; how many leftovers there were.
 
     The grader must have no other child processes while it grades: they would be ended too.
@@ -220,7 +279,9 @@ def end_everything(process: subprocess.Popen) -> int:
         os.killpg(process.pid, signal.SIGKILL)
     process.wait()
     leftovers: set[int] = set()
-    for _ in range(5):  # a process may fork while the others are being killed
+    for _ in range(100):  # a process may fork while the others are being killed
+        if plan_.separate_user:
+            kill_user(plan_.uid)
         # As a subreaper, the grader inherits every orphan of the run, even one that left
         # its session: its children are now exactly what the run left behind.
         found = set(children_of(os.getpid())) if sys.platform.startswith("linux") else set()
@@ -230,7 +291,7 @@ def end_everything(process: subprocess.Popen) -> int:
         for pid in found:
             with contextlib.suppress(ProcessLookupError, PermissionError):
                 os.kill(pid, signal.SIGKILL)
-        time.sleep(0.05)
+        time.sleep(0.02)
         for pid in found:
             with contextlib.suppress(ChildProcessError):
                 os.waitpid(pid, os.WNOHANG)

@@ -18,7 +18,7 @@ from hypothesis import strategies as st
 
 from kata import attacks
 from kata.cheats import CHEATS, MODULES
-from kata.grading import canaries, channel, integrity, review, sandbox
+from kata.grading import canaries, channel, engine, integrity, review, sandbox
 from kata.progress import DONE, FAILING, TODO
 from kata.steps import STEPS
 
@@ -57,6 +57,28 @@ def test_the_grader_refuses_what_the_channel_does_not_allow(line):
     assert records == [{"kind": "end"}] and len(problems) == 1
 
 
+def test_the_channel_widens_a_tensor_of_another_dtype_instead_of_refusing_it():
+    """Catches: an int16 or float16 output that made the whole record unreadable (forged)."""
+    back = channel.load(channel.dump([torch.ones(2, dtype=torch.int16),
+                                      torch.ones(2, dtype=torch.float16)]))
+    assert [t.dtype for t in back] == [torch.int64, torch.float64]
+
+
+@pytest.mark.parametrize("record", [
+    {"kind": "test", "nodeid": ["x"], "outcome": "done", "message": "", "duration": 0,
+     "machinery": []},
+    {"kind": "test", "nodeid": "tests/test_step1_libraries.py::test_x", "outcome": "done",
+     "message": "", "duration": "slow", "machinery": []},
+    {"kind": "end", "machinery": 5},
+    {"kind": "evidence", "check": ["device"], "outputs": {}},
+])
+def test_a_record_of_the_wrong_shape_is_a_forgery_not_a_crash(record):
+    """Catches: a record that crashed the grader and lost every other finding."""
+    collected = [{"nodeid": "tests/test_step1_libraries.py::test_x", "doc": ""}]
+    run = engine.judge_run(collected, {}, {}, {}, {}, {}, [record], [])
+    assert any(reason.startswith("channel: a malformed") for reason in run.forged)
+
+
 def test_a_flood_on_the_channel_is_cut_and_reported():
     """Catches: a run that floods the channel to exhaust the grader's memory."""
     lines = b"".join(b'{"kind": "test", "n": %d}\n' % n for n in range(1000))
@@ -92,11 +114,30 @@ def test_honest_code_needs_no_review(package):
     ("print('hello')\n", "runs code when it is imported"),
     ("TABLE = [" + "1, " * 300 + "]\n", "embeds a literal of more than"),
     ("def f(o, name):\n    return getattr(o, name)\n", "getattr() with a computed name"),
+    ("from os import _exit\n", "imports os._exit"),
+    ("import importlib.metadata\nm = importlib.import_module('gc')\n", "uses importlib.import_"),
+    ("def f(frame):\n    return getattr(frame, 'f_back')\n", "reads the call stack"),
+    ("def run():\n    pass\n\n\n_ = run()\n", "runs its own code when it is imported"),
+    ("KEY = '" + "QUJD" * 40 + "'\n", "embeds a blob"),
+    ("".join(f"T{i} = '{'x' * 90}'\n" for i in range(50)), "characters of strings beside"),
+    ("".join(f"T{i} = ({i}, {i + 1})\n" for i in range(200)), "numbers"),
 ], ids=lambda value: value if len(value) < 24 else value[:24])
 def test_code_a_step_has_no_need_of_is_flagged_with_its_line(source, why):
     found = findings_for(source)
     assert any(why in finding for finding in found), found
     assert all(finding.startswith("submission/step1_libraries.py:") for finding in found)
+
+
+@pytest.mark.parametrize("source", [
+    "import torch\ntorch.backends.cudnn.deterministic = True\n",
+    "import matplotlib.pyplot as plt\nplt.rcParams['font.size'] = 8\n",
+    "__all__ = ['get_device']\n",
+    "try:\n    import tqdm\nexcept ImportError:\n    tqdm = None\n",
+    "import torch\nDEVICE = torch.device('cpu')\n",
+], ids=["cudnn", "rcParams", "__all__", "try-import", "constant"])
+def test_plain_configuration_needs_no_review(source):
+    """Catches: flagging what honest learners write (settings, __all__, optional imports)."""
+    assert findings_for(source) == []
 
 
 @pytest.mark.parametrize("cheat", [c for c in CHEATS if c.append], ids=lambda c: c.name)
@@ -194,6 +235,19 @@ def test_gradings_side_by_side_get_users_of_their_own():
     """Catches: two runs as one user, where kill(-1) in one ends the other."""
     uid, gid = sandbox.learner_ids()
     assert uid == gid == sandbox.FIRST_LEARNER_UID + sandbox.os.getpid()
+
+
+def test_the_classroom50_result_replaces_a_symlink_instead_of_following_it(tmp_path):
+    """Catches: a checkout whose result.json points at a file of the runner's (/etc/passwd)."""
+    from kata.classroom50 import write_new
+
+    target = tmp_path / "precious"
+    target.write_text("keep me")
+    (tmp_path / "result.json").symlink_to(target)
+    write_new(tmp_path / "result.json", "{}")
+    assert target.read_text() == "keep me"
+    assert not (tmp_path / "result.json").is_symlink()
+    assert (tmp_path / "result.json").read_text() == "{}"
 
 
 # ---------------------------------------------------------------- the catalogue and make attacks
