@@ -63,7 +63,9 @@ def python_with_the_kata() -> str:
 
 def main() -> int:
     python = python_with_the_kata()
-    env = os.environ | {"MNIST_ROOT": os.environ.get("MNIST_ROOT", str(TEMP / "data"))}
+    # Absolute: the commands below run in KATA, not where a relative MNIST_ROOT was meant.
+    mnist = Path(os.environ.get("MNIST_ROOT", TEMP / "data")).absolute()
+    env = os.environ | {"MNIST_ROOT": str(mnist)}
     subprocess.run([python, "-m", "kata.data"], cwd=KATA, env=env, check=True)
     command = [python, "-m", "kata.classroom50", "run", "--source", str(KATA),
                "--submission", str(CHECKOUT), "--result", str(CHECKOUT / "result.json")]

@@ -48,6 +48,9 @@ from . import canaries, channel, checks, review, sandbox
 from .child import TIME_LIMIT_MESSAGE
 
 PACKAGE = "submission"
+# The kata's own package, which the test run imports from here when the kata it grades has
+# no kata/ of its own (the throw-away katas of kata/tests).
+KATA_PACKAGE = Path(__file__).resolve().parents[1]
 STEP_FILES = tuple(f"{step.module}.py" for step in STEPS)
 CHECKS_FILE = Path("tests") / "grader_checks.py"
 MAX_LOG_BYTES = 2 * 2**20
@@ -300,7 +303,7 @@ def grade_submission(source: Path, modules: Path | None, config, *, pytest_args=
         # Hidden: the real MNIST (its test labels), the grader's own files (the reference
         # solution among them, in an instructor's copy), wherever the submission came from.
         plan = sandbox.plan(hide=[*hide, *(d for d in source.iterdir() if d.is_dir())],
-                            keep=[top, Path(sys.prefix), Path(sys.base_prefix)],
+                            keep=[top, Path(sys.prefix), Path(sys.base_prefix), KATA_PACKAGE],
                             must_hide=(mnist_root,) if mnist_root else ())
         scratch.mkdir()
         env = child_environment(scratch, work / "inputs" / "capstone" / "mnist")

@@ -13,7 +13,7 @@ import jsonschema
 import pytest
 from fakes import CLASSROOM50_RESULT, ROOT
 
-from kata import classroom50, gradescope, manifest
+from kata import classroom50, data, gradescope, manifest
 from kata.handout import make_handout
 
 
@@ -165,6 +165,7 @@ def test_the_classroom50_autograder_grades_a_checkout_into_its_result_json(hando
     shutil.copy(ROOT / "solutions" / "step1_libraries.py", checkout / "exercises")
     (checkout / "tests" / "test_step2_dataset.py").write_text("def test_x():\n    pass\n")
     env = os.environ | {"KATA_PYTHON": sys.executable, "CLASSROOM": "ml-101",
+                        "MNIST_ROOT": str(data.mnist_root().resolve()),  # the checkout is cwd
                         "ASSIGNMENT": "mnist", "OWNER": "alice",
                         "SUBMISSION_TAG": "submit/2026-12-01T10-00-00Z-abc1234",
                         "COMMIT_URL": "https://github.com/ml-101/mnist-alice/commit/abc1234",
