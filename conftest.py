@@ -15,6 +15,7 @@ board shows each step's status and points (grading.toml), what changed since the
 """
 
 import importlib
+import json
 import os
 import random
 from pathlib import Path
@@ -31,8 +32,8 @@ from hypothesis import Phase, settings
 from kata import KataTodo, data
 from kata.config import CONFIG_NAME, load_config
 from kata.device import resolve_device
-from kata.hints import first_hint
-from kata.progress import (
+from kata.loop.hints import first_hint
+from kata.loop.progress import (
     DONE,
     HISTORY_NAME,
     STATE_DIR_NAME,
@@ -46,6 +47,7 @@ from kata.progress import (
     save_history,
     short_message,
     test_doc,
+    wrapped,
 )
 from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
 
@@ -74,6 +76,8 @@ def pytest_addoption(parser):
                     "(the first step not done in the last run)")
     group.addoption("--expect", choices=(DONE, TODO),
                     help="fail the run unless every step is done, or every step is still todo")
+    group.addoption("--board-json", help="also write the board to this file, as JSON (the "
+                    "notebook draws it)")
 
 
 device_key = pytest.StashKey[torch.device]()
@@ -276,7 +280,7 @@ class ProgressReporter:
             self.history = history_line(before, before | statuses)
             save_history(self.history_file, self.package, statuses)
 
-    def pytest_terminal_summary(self, terminalreporter):
+    def pytest_terminal_summary(self, terminalreporter, config):
         board = self.progress.board(self.grading)
         if not board:
             return
@@ -286,11 +290,18 @@ class ProgressReporter:
             terminalreporter.write_line(line)
         if self.history:
             terminalreporter.write_line(self.history)
+        following = [] if self.expect else next_step_lines(self.progress, self.package,
+                                                            first_hint)
         if self.expect:
             verdict = "NOT MET" if self.problems else "met"
             terminalreporter.write_line(f"expectation --expect {self.expect}: {verdict}")
             for problem in self.problems:
                 terminalreporter.write_line(f"  - {problem}", red=True)
         else:
-            for line in next_step_lines(self.progress, self.package, first_hint):
+            for line in wrapped(following, terminalreporter._tw.fullwidth - 1):
                 terminalreporter.write_line(line)
+        if config.getoption("--board-json"):
+            rows, total = self.progress.summary(self.grading)
+            Path(config.getoption("--board-json")).write_text(json.dumps(
+                {"rows": rows, "total": total, "history": self.history, "next": following,
+                 "package": self.package}))

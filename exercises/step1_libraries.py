@@ -6,7 +6,7 @@ Here you also choose the device the rest of the kata computes on (GPU when there
 make runs repeatable by seeding the random number generators. Every later step takes a
 `device` from `get_device`, and the training scripts call `set_seed` first.
 
-Done when: `make test STEP=1` passes.
+Done when: `kata test 1` (or `make test STEP=1`) passes.
 """
 
 import random  # noqa: F401 -- you will need it in set_seed

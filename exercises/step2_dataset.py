@@ -6,7 +6,7 @@ normalised tensor (the tutorial skipped normalising; it helps the network train 
 load the training or test set from disk, and wrap it in a DataLoader that serves batches.
 Steps 5 and 7 train and evaluate on these loaders.
 
-Done when: `make test STEP=2` passes.
+Done when: `kata test 2` (or `make test STEP=2`) passes.
 """
 
 from pathlib import Path  # noqa: F401 -- you will need it for the error message in load_mnist
@@ -41,7 +41,7 @@ def load_mnist(root, train: bool = True, download: bool = False) -> datasets.MNI
     torchvision expects the files under `<root>/MNIST/raw`. Apply `build_transform()` so that
     `dataset[i]` gives `(image, label)`: a float32 tensor (1, 28, 28) and an int.
     With `download=False` and the files missing, raise `FileNotFoundError` whose message names
-    the folder it looked in and says how to get the data: run `make data` (or set MNIST_ROOT).
+    the folder it looked in and says how to get the data: run `kata data` (or set MNIST_ROOT).
     Look up: `torchvision.datasets.MNIST` (its `train`, `download` and `transform` arguments).
     Hint: torchvision reports missing files as a `RuntimeError`; catch it and raise the
     friendlier error `from` it, but only when `download` is False.

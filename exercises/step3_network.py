@@ -6,7 +6,7 @@ found into ten scores, one per digit. Any architecture you like works (the tutor
 convolutions, or pooling, dropout, batch norm) as long as it meets the contract below.
 Step 4 builds this network, and every later step trains or asks it.
 
-Done when: `make test STEP=3` passes.
+Done when: `kata test 3` (or `make test STEP=3`) passes.
 """
 
 from torch import nn

@@ -4,7 +4,7 @@ Before training you need three things: the network from step 3, placed on the de
 will run it; a loss function that says how wrong its scores are; and an optimizer that uses
 the gradients to improve the parameters. Step 5 uses all three.
 
-Done when: `make test STEP=4` passes.
+Done when: `kata test 4` (or `make test STEP=4`) passes.
 """
 
 import torch

@@ -5,7 +5,7 @@ the gradients, and let the optimizer nudge every parameter to lower the loss. On
 the training data is an epoch. The tutorial printed the loss at every batch; here you return
 the mean loss per epoch instead, so that you (and step 8's plot) can see it fall.
 
-Done when: `make test STEP=5` passes.
+Done when: `kata test 5` (or `make test STEP=5`) passes.
 """
 
 from tqdm.auto import tqdm  # noqa: F401 -- you will need it in fit

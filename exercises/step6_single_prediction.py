@@ -4,7 +4,7 @@ With a trained network you can ask it about one test image: which digit is it, a
 is the network? The network only takes batches, so the single image gets a batch dimension
 of 1. The softmax of the logits gives probabilities; the largest one is the prediction.
 
-Done when: `make test STEP=6` passes.
+Done when: `kata test 6` (or `make test STEP=6`) passes.
 """
 
 import torch  # noqa: F401 -- you will need it in predict_image

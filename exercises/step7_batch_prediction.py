@@ -5,7 +5,7 @@ Counting the right answers over the whole test set gives the accuracy: the numbe
 how well the network does on digits it has never seen (the tutorial never measured it).
 Step 8 uses `predict_batch` to label its pictures.
 
-Done when: `make test STEP=7` passes.
+Done when: `kata test 7` (or `make test STEP=7`) passes.
 """
 
 import torch

@@ -5,7 +5,7 @@ draw a grid of test digits, each titled with the network's prediction and the tr
 green where they agree and red where not (the tutorial showed only the true labels), plus
 a plot of the training loss per epoch from step 5, and save figures to files.
 
-Done when: `make test STEP=8` passes.
+Done when: `kata test 8` (or `make test STEP=8`) passes.
 """
 
 import math  # noqa: F401 -- you will need it for the grid's row count

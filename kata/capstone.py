@@ -1,7 +1,7 @@
 """The capstone: the learner's own steps, together, train a network that reads real digits.
 
 One function trains the pipeline, so the capstone (the grader's check in
-tests/grader_checks.py) and the threshold calibration (`python -m kata.calibrate`) measure
+tests/grader_checks.py) and the threshold calibration (`kata calibrate`) measure
 exactly the same thing. The capstone scores the predictions on a held-out copy of the test
 images whose labels only the grader holds (`write_held_out`).
 """
@@ -13,8 +13,8 @@ from pathlib import Path
 
 import torch
 
-from .steps import load_step
-from .testing import IMAGE_SIZE, seeded, write_idx_images, write_idx_labels
+from kata.steps import load_step
+from kata.testing import IMAGE_SIZE, seeded, write_idx_images, write_idx_labels
 
 
 @dataclass(frozen=True)
@@ -25,7 +25,7 @@ class CapstoneSetting:
     batch_size: int = 64
 
 
-# The threshold from `python -m kata.calibrate --seeds 20` (seeds 0-19); the full table is in
+# The threshold from `kata calibrate --seeds 20` (seeds 0-19); the full table is in
 # the README ("Capstone threshold").
 # 24,000 images in batches of 16 give 1,500 updates, enough for SGD with momentum at the
 # contract's default lr=1e-3 (6,000 images in batches of 64 left it at 68%; 18,000 at 91%).

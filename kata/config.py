@@ -10,7 +10,7 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10 has no tomllib; tomli is the same parser
     import tomli as tomllib
 
-from .steps import CAPSTONE, STEPS
+from kata.steps import CAPSTONE, STEPS
 
 CONFIG_NAME = "grading.toml"
 

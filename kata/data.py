@@ -1,4 +1,4 @@
-"""Find or download MNIST: `make data` (python -m kata.data).
+"""Find or download MNIST: `make data` (kata data).
 
 The dataset goes to MNIST_ROOT (default: data), in torchvision's layout: MNIST_ROOT/MNIST/raw.
 """
@@ -47,7 +47,11 @@ def download(root: Path) -> None:
             "has them and set MNIST_ROOT to the folder above MNIST.") from error
 
 
-def main() -> int:
+def main(argv=None) -> int:
+    import argparse
+
+    argparse.ArgumentParser(prog="kata data", description="Download MNIST into $MNIST_ROOT "
+                            "(default: data), unless it is there already.").parse_args(argv)
     root = mnist_root()
     if not missing_files(root):
         print(f"MNIST is ready in {root / 'MNIST' / 'raw'}")

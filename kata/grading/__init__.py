@@ -8,4 +8,7 @@ started and ended).
 The learner's side (the child process, which runs pytest with the learner's modules): child
 (the pytest plugin that reports through the channel), integrity (has the machinery changed?),
 and the act part of the checks. channel is the one way data crosses between the two.
+
+The commands around them: grade (`kata grade`), gradescope and classroom50 (the platforms'
+bundles), manifest (tamper evidence) and handout (the kata for learners).
 """

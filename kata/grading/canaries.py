@@ -17,8 +17,8 @@ import random
 import re
 from pathlib import Path
 
-from ..progress import FAILING, TODO
-from ..steps import STEPS
+from kata.loop.progress import FAILING, TODO
+from kata.steps import STEPS
 
 BEHAVIOURS = (
     "keeps_its_input_unchanged", "gives_the_same_answer_twice", "handles_a_batch_of_one",

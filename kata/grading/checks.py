@@ -25,9 +25,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from .. import KataTodo
-from ..progress import DONE, FAILING, TODO, first_doc_line, short_message
-from . import channel
+from kata import KataTodo
+from kata.grading import channel
+from kata.loop.progress import DONE, FAILING, TODO, first_doc_line, short_message
 
 
 @dataclass(frozen=True)
@@ -184,8 +184,8 @@ def graders_check_test(checks, step):
     def test_graders_check(case, impl, device, request, tmp_path_factory, test_seed,
                            record_property):
         """One of the grader's own checks (tests/grader_checks.py); its verdict says what."""
-        from ..testing import record_margin
-        from .child import SESSION  # set only inside a grading run
+        from kata.grading.child import SESSION
+        from kata.testing import record_margin
 
         def context_for(check, purpose):
             mnist = (request.getfixturevalue("mnist_root")

@@ -19,9 +19,9 @@ import time
 
 import pytest
 
-from ..progress import DONE, NOT_RUN, RANK, message_of, outcome_of, test_doc
-from . import channel, integrity
-from .checks import evidence_of, raise_again
+from kata.grading import channel, integrity
+from kata.grading.checks import evidence_of, raise_again
+from kata.loop.progress import DONE, NOT_RUN, RANK, message_of, outcome_of, test_doc
 
 TIME_LIMIT_MESSAGE = "not run: grading time limit reached"
 DESELECTED_MESSAGE = "not run: deselected"

@@ -2,7 +2,7 @@
 
 For one submission (a folder holding the learner's step modules), `grade_submission`
 
-1. copies the kata's pristine grading files (kata.manifest's list) into a fresh folder, and
+1. copies the kata's pristine grading files (kata.grading.manifest's list) into a fresh folder, and
    only the eight step modules of the submission, as the package `submission`, beside it;
    anything else the submission holds is listed as ignored, never run;
 2. reads those modules without running them (kata.grading.review);
@@ -41,11 +41,20 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from ..manifest import MANIFEST_NAME, covered_files
-from ..progress import DONE, FAILING, NOT_RUN, SKIPPED, TODO, is_check, step_of_nodeid, test_doc
-from ..steps import STEPS
-from . import canaries, channel, checks, review, sandbox
-from .child import TIME_LIMIT_MESSAGE
+from kata.grading import canaries, channel, checks, review, sandbox
+from kata.grading.child import TIME_LIMIT_MESSAGE
+from kata.grading.manifest import MANIFEST_NAME, covered_files
+from kata.loop.progress import (
+    DONE,
+    FAILING,
+    NOT_RUN,
+    SKIPPED,
+    TODO,
+    is_check,
+    step_of_nodeid,
+    test_doc,
+)
+from kata.steps import STEPS
 
 PACKAGE = "submission"
 # The kata's own package, which the test run imports from here when the kata it grades has
@@ -105,6 +114,15 @@ def worth_mentioning(path: Path) -> bool:
             return True
         return not (len(body) <= 1 and all(isinstance(node, ast.Expr) for node in body))
     return True
+
+
+def learner_modules(submission: Path) -> Path | None:
+    """The folder of the submission that holds the step modules: exercises/ or the top."""
+    submission = Path(submission)
+    found = [path.parent for path in submission.rglob("step*_*.py")
+             if path.name in STEP_FILES
+             and "solutions" not in path.relative_to(submission).parts[:-1]]
+    return min(found, key=lambda folder: len(folder.parts)) if found else None
 
 
 def lay_modules(modules: Path | None, package: Path, stubs: Path,
@@ -177,7 +195,7 @@ def collect(work: Path, device: str) -> list[dict]:
 def prepare_checks(all_checks, rng: random.Random, folder: Path, mnist_root: Path | None,
                    device, seed: int) -> tuple[dict, dict, dict]:
     """(public inputs, secret parts, why a check could not be prepared) for every check."""
-    from ..data import how_to_get, missing_files
+    from kata.data import how_to_get, missing_files
 
     public, secret, unprepared = {}, {}, {}
     for check in all_checks:
@@ -273,7 +291,7 @@ def grade_submission(source: Path, modules: Path | None, config, *, pytest_args=
                      hide: tuple[Path, ...] = (), seed: int | None = None,
                      log_path: Path | None = None, submission: Path | None = None) -> Run:
     """Grade the step modules in `modules` with the pristine kata at `source` (see above)."""
-    from ..device import resolve_device
+    from kata.device import resolve_device
 
     started = time.monotonic()
     source = Path(source).resolve()

@@ -2,7 +2,7 @@
 
 Points: a step's points (grading.toml) are shared by its tests in exact units
 (kata.grading.points); a test earns its share once it passed and its step counts (no stub
-reached, and every one of the grader's checks of the step passed: kata.progress.StepResult).
+reached, and every one of the grader's checks of the step passed: kata.loop.progress.StepResult).
 The whole grade is 0 when the run was forged (always), when tests or grading files were
 changed (`zero_when_changed`, and always when grading.toml itself changed), or when the code
 needs review and `zero_when_flagged` is on.
@@ -15,12 +15,21 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from ..config import CONFIG_NAME, GradingConfig
-from ..manifest import MANIFEST_NAME
-from ..progress import DONE, FAILING, NOT_RUN, SKIPPED, TODO, StepResult, step_label, step_title
-from .child import TIME_LIMIT_MESSAGE
-from .engine import Run
-from .points import as_points, as_text, shares, to_units
+from kata.config import CONFIG_NAME, GradingConfig
+from kata.grading.child import TIME_LIMIT_MESSAGE
+from kata.grading.engine import Run
+from kata.grading.manifest import MANIFEST_NAME
+from kata.grading.points import as_points, as_text, shares, to_units
+from kata.loop.progress import (
+    DONE,
+    FAILING,
+    NOT_RUN,
+    SKIPPED,
+    TODO,
+    StepResult,
+    step_label,
+    step_title,
+)
 
 
 @dataclass

@@ -9,7 +9,7 @@ import importlib
 import sys
 from pathlib import Path
 
-from kata.manifest import write_manifest
+from kata.grading.manifest import write_manifest
 from kata.steps import STEPS
 
 ROOT = Path(__file__).resolve().parents[2]

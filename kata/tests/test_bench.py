@@ -1,9 +1,10 @@
-"""kata.bench: how a run is timed and how the table reads (the runs themselves are too slow)."""
+"""kata.proofs.bench: how a run is timed and how the table reads (the runs themselves are
+too slow)."""
 
 import json
 import sys
 
-from kata.bench import spread, summary_row, timed_run
+from kata.proofs.bench import spread, summary_row, timed_run
 
 FAKE_PROGRAM = """
 import json, sys, time

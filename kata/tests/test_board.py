@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from fakes import ALL_WRITTEN, WRITTEN, WRONG
 
-from kata.hints import first_hint, load_hints
-from kata.progress import DONE, NOT_RUN, SKIPPED, StepResult
-from kata.watch import watch_command
+from kata.loop.hints import first_hint, load_hints
+from kata.loop.progress import DONE, NOT_RUN, SKIPPED, StepResult
+from kata.loop.watch import watch_command
 
 pytest_plugins = ["pytester"]
 
@@ -40,8 +40,8 @@ def test_a_failing_step_shows_the_tests_docstring_and_message_not_a_traceback(fa
         "    Catches: an answer that is off by one.",
         "    AssertionError: answer() should be 42",
         "    assert 41 == 42",
-        f"  hint: {HINTS['2'][0]}",
-        "  (`make hint STEP=2` shows the next hint each time you ask)",
+        f"  hint: {HINTS['2'][0][:60]}*",  # wrapped to the screen's width
+        "  (`kata hint 2` shows the next hint each time you ask)",
     ])
     assert "def test_answer" not in result.stdout.str()  # no traceback in the quiet mode
 
@@ -53,7 +53,7 @@ def test_a_todo_step_shows_its_file_the_stubs_message_and_the_first_hint(fake_ka
         "next: step 3, Creating a PyTorch neural network: fake/step3_network.py",
         "  todo: tests/test_step3_network.py::test_answer",
         "    Step 3: write answer",
-        f"  hint: {HINTS['3'][0]}",
+        f"  hint: {HINTS['3'][0][:60]}*",
     ])
 
 
@@ -113,11 +113,11 @@ def test_a_step_without_any_result_is_not_run_and_skipped_only_when_a_test_was()
     assert skipped.status == SKIPPED
 
 
-# ---------------------------------------------------------------- make hint
+# ---------------------------------------------------------------- kata hint
 
 
 def run_hint(pytester, *args):
-    return pytester.run(sys.executable, "-m", "kata.hints", *args)
+    return pytester.run(sys.executable, "-m", "kata.loop.hints", *args)
 
 
 def test_each_hint_request_shows_one_more_hint_up_to_the_last(pytester):

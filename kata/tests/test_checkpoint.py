@@ -1,9 +1,10 @@
-"""kata.checkpoint: model.pt round trips, and every bad file gives an error that says what to do."""
+"""kata.demo.checkpoint: model.pt round trips, and every bad file gives an error that says
+what to do."""
 
 import pytest
 import torch
 
-from kata.checkpoint import load_weights, save_model
+from kata.demo.checkpoint import load_weights, save_model
 from kata.testing import LinearNet
 from solutions.step3_network import DigitClassifier
 

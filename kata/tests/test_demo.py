@@ -6,11 +6,11 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
-from kata import demo
-from kata.checkpoint import load_weights
+from kata.demo import run as demo
+from kata.demo.checkpoint import load_weights
+from kata.demo.evaluation import predict_and_score
+from kata.demo.inmemory import load_split
 from kata.device import bfloat16_pays
-from kata.evaluation import predict_and_score
-from kata.inmemory import load_split
 from kata.steps import load_step
 from kata.testing import write_fake_mnist
 from solutions.step3_network import DigitClassifier

@@ -1,9 +1,9 @@
-"""kata.evaluation: the confusion matrix and what the demo reads from it."""
+"""kata.demo.evaluation: the confusion matrix and what the demo reads from it."""
 
 import torch
 from matplotlib.figure import Figure
 
-from kata.evaluation import confusion_matrix, most_confused, per_digit_accuracy, plot_confusion
+from kata.demo.evaluation import confusion_matrix, most_confused, per_digit_accuracy, plot_confusion
 
 LABELS = torch.tensor([0, 0, 1, 1, 4, 4, 4, 9])
 PREDICTIONS = torch.tensor([0, 0, 1, 7, 9, 9, 4, 9])

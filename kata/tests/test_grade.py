@@ -25,12 +25,11 @@ from fakes import (
 )
 from junitparser import JUnitXml
 
-from kata import grade
-from kata.cheats import CHEATS
 from kata.config import load_config
-from kata.grading import report
+from kata.grading import grade, report
 from kata.grading.child import DESELECTED_MESSAGE, TIME_LIMIT_MESSAGE
 from kata.grading.engine import GradedTest, Run
+from kata.proofs.cheats import CHEATS
 
 pytest_plugins = ["pytester"]
 

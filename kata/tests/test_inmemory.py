@@ -1,11 +1,11 @@
-"""kata.inmemory: the demo's in-memory MNIST holds exactly what the learner's step 2 gives."""
+"""kata.demo.inmemory: the demo's in-memory MNIST holds exactly what the learner's step 2 gives."""
 
 import types
 
 import pytest
 import torch
 
-from kata.inmemory import InMemorySplit, load_split, random_affine
+from kata.demo.inmemory import InMemorySplit, load_split, random_affine
 from kata.testing import MNIST_MEAN, MNIST_STD, write_fake_mnist
 from solutions import step2_dataset
 

@@ -6,9 +6,9 @@ import textwrap
 
 import pytest
 
-from kata import flaky, verify
-from kata.mistakes import ALL, MISTAKES, DoesNotApply, Edit, Mistake, apply_edits
-from kata.mutants import (
+from kata.proofs import flaky, verify
+from kata.proofs.mistakes import ALL, MISTAKES, DoesNotApply, Edit, Mistake, apply_edits
+from kata.proofs.mutants import (
     BROKEN,
     CAUGHT,
     NOT_APPLIED,
@@ -20,9 +20,9 @@ from kata.mutants import (
     prepare,
     verdict_of,
 )
-from kata.runner import FAILED, PASSED, CaseResult, Job, PytestRun, read_junit, run_jobs
+from kata.proofs.runner import FAILED, PASSED, CaseResult, Job, PytestRun, read_junit, run_jobs
+from kata.proofs.variants import solutions_dir
 from kata.steps import STEPS
-from kata.variants import solutions_dir
 
 
 def test_the_catalogue_holds_25_or_more_mistakes_with_unique_names_in_every_step():

@@ -16,10 +16,10 @@ from fakes import ROOT
 from hypothesis import given
 from hypothesis import strategies as st
 
-from kata import attacks
-from kata.cheats import CHEATS, MODULES
 from kata.grading import canaries, channel, engine, integrity, review, sandbox
-from kata.progress import DONE, FAILING, TODO
+from kata.loop.progress import DONE, FAILING, TODO
+from kata.proofs import attacks
+from kata.proofs.cheats import CHEATS, MODULES
 from kata.steps import STEPS
 
 # ---------------------------------------------------------------- the channel
@@ -194,11 +194,11 @@ def test_the_machinery_check_sees_a_patched_function_and_a_new_class_attribute(m
 
 def test_the_machinery_check_sees_code_swapped_inside_a_function(monkeypatch):
     """Catches: replacing a function's __code__, which keeps the function object itself."""
-    import kata.progress
+    import kata.loop.progress
 
     before = integrity.snapshot(Plugins())
-    monkeypatch.setattr(kata.progress.outcome_of, "__code__", (lambda report: DONE).__code__)
-    assert "changed: kata.progress.outcome_of" in integrity.changes(
+    monkeypatch.setattr(kata.loop.progress.outcome_of, "__code__", (lambda report: DONE).__code__)
+    assert "changed: kata.loop.progress.outcome_of" in integrity.changes(
         before, integrity.snapshot(Plugins()))
 
 
@@ -239,7 +239,7 @@ def test_gradings_side_by_side_get_users_of_their_own():
 
 def test_the_classroom50_result_replaces_a_symlink_instead_of_following_it(tmp_path):
     """Catches: a checkout whose result.json points at a file of the runner's (/etc/passwd)."""
-    from kata.classroom50 import write_new
+    from kata.grading.classroom50 import write_new
 
     target = tmp_path / "precious"
     target.write_text("keep me")

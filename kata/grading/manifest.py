@@ -1,7 +1,8 @@
 """Tamper evidence: sha256 sums of everything that decides a grade (`make manifest`).
 
 Covered: the tests (tests/, the grader's checks among them), conftest.py, the kata/ tooling
-(kata/*.py and kata/grading/*.py: the stand-ins the tests use, grading itself), grading.toml
+(every module but the tooling's own tests and the instructor's proofs: the stand-ins the
+tests use, the learner's loop, grading itself), grading.toml
 (points and the switches), pyproject.toml (pytest's options and time limit), the Makefile (the
 grade command) and the GitHub Actions workflow that runs it. pytest also reads its options
 from pytest.ini, .pytest.ini, tox.ini and setup.cfg: the kata has none, so one that appears
@@ -9,7 +10,7 @@ shows as added.
 Not covered: the exercises (the learner's to change), the kata's own tests and the docs.
 
 The file, grading.sha256, is in `sha256sum` format, so `sha256sum -c grading.sha256` checks it
-too. `python -m kata.manifest` writes it; `--check` fails when it is out of date.
+too. `kata manifest` writes it; `--check` fails when it is out of date.
 """
 
 import argparse
@@ -20,7 +21,8 @@ from pathlib import Path
 MANIFEST_NAME = "grading.sha256"
 COVERED_FILES = ("conftest.py", "grading.toml", "pyproject.toml", "Makefile",
                  "pytest.ini", ".pytest.ini", "tox.ini", "setup.cfg", ".github/workflows/grade.yml")
-COVERED_GLOBS = ("tests/**/*.py", "tests/**/*.toml", "kata/*.py", "kata/grading/*.py")
+COVERED_GLOBS = ("tests/**/*.py", "tests/**/*.toml", "kata/**/*.py")
+NOT_COVERED = ("kata/tests/", "kata/proofs/")  # the tooling's own tests; the instructor's proofs
 
 
 def covered_files(root: Path) -> list[str]:
@@ -30,7 +32,7 @@ def covered_files(root: Path) -> list[str]:
     for pattern in COVERED_GLOBS:
         found |= {path.relative_to(root).as_posix() for path in root.glob(pattern)
                   if path.is_file() and "__pycache__" not in path.parts}
-    return sorted(found)
+    return sorted(name for name in found if not name.startswith(NOT_COVERED))
 
 
 def sha256(path: Path) -> str:
@@ -63,7 +65,7 @@ def changes(root: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.manifest",
+    parser = argparse.ArgumentParser(prog="kata manifest",
                                      description=f"Write or check {MANIFEST_NAME}.")
     parser.add_argument("--check", action="store_true", help="fail if the manifest is outdated")
     parser.add_argument("--root", type=Path, default=Path("."), help=argparse.SUPPRESS)

@@ -1,4 +1,4 @@
-"""`make hint STEP=n`: one more hint for a step each time you ask (python -m kata.hints).
+"""`kata hint N` (`make hint STEP=N`): one more hint for a step each time you ask.
 
 The hints live in exercises/hints.toml, next to the code they are about. How many of each
 step's hints you have seen is kept in .kata/hints.json (gitignored), so each call shows one more.
@@ -9,8 +9,8 @@ import json
 import sys
 from pathlib import Path
 
-from .config import TOMLDecodeError, read_toml, step_key
-from .progress import (
+from kata.config import TOMLDecodeError, read_toml, step_key
+from kata.loop.progress import (
     HISTORY_NAME,
     STATE_DIR_NAME,
     STEP_KEYS,
@@ -20,7 +20,7 @@ from .progress import (
     step_label,
 )
 
-HINTS_FILE = Path(__file__).resolve().parents[1] / "exercises" / "hints.toml"
+HINTS_FILE = Path(__file__).resolve().parents[2] / "exercises" / "hints.toml"
 
 
 def load_hints(path: Path = HINTS_FILE) -> dict[str, list[str]]:
@@ -50,10 +50,10 @@ def reveal(step: str, hints: list[str], state_file: Path) -> list[str]:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.hints",
+    parser = argparse.ArgumentParser(prog="kata hint",
                                      description="Show one more hint for a step of the kata.")
     parser.add_argument("step", nargs="?", help="1..8 or capstone (default: the current step, "
-                        "the first not done in your last `make test`)")
+                        "the first not done in your last `kata test`)")
     parser.add_argument("--hints", type=Path, default=HINTS_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, default=Path(STATE_DIR_NAME),
                         help=argparse.SUPPRESS)
@@ -76,7 +76,7 @@ def main(argv=None) -> int:
     if len(shown) == len(hints):
         print("That is every hint for this step; the docstrings in the exercise file say more.")
     else:
-        print(f"Ask again (`make hint STEP={step}`) for a more specific one.")
+        print(f"Ask again (`kata hint {step}`) for a more specific one.")
     return 0
 
 

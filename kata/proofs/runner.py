@@ -18,7 +18,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
+from kata.loop.warm import preload
+
+ROOT = Path(__file__).resolve().parents[2]
 FAILED, PASSED, SKIPPED = "failed", "passed", "skipped"
 
 
@@ -84,20 +86,6 @@ def read_junit(path: Path) -> list[CaseResult]:
         properties = {prop.get("name"): prop.get("value") for prop in testcase.iter("property")}
         cases.append(CaseResult(nodeid_of(testcase), outcome, message, properties))
     return cases
-
-
-def preload() -> None:
-    """Import the heavy libraries once, before forking, so that every run starts fast."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import hypothesis  # noqa: F401
-    import matplotlib.pyplot
-    import PIL.Image  # noqa: F401
-    import pytest  # noqa: F401
-    import torch  # noqa: F401
-    import torchvision  # noqa: F401
-    import tqdm  # noqa: F401
 
 
 def run_child(job: Job, workdir: Path) -> None:

@@ -1,4 +1,4 @@
-"""A catalogue of dishonest submissions, for `make attacks` (kata.attacks).
+"""A catalogue of dishonest submissions, for `make attacks` (kata.proofs.attacks).
 
 Each cheat is a package a learner could hand in: the untouched exercises (or the reference
 with a part broken) plus code that tries to get points it has not earned, the way a
@@ -15,7 +15,7 @@ an attacker who knows the grading machine and the handout would write in.
 
 from dataclasses import dataclass, field
 
-from .steps import STEPS
+from kata.steps import STEPS
 
 MODULES = {step.number: f"{step.module}.py" for step in STEPS}
 
@@ -80,11 +80,11 @@ for _config in [o for o in gc.get_objects() if type(o).__name__ == "Config"]:
 
 PATCH_THE_KATA = '''
 import kata.grading.child
-import kata.progress
+import kata.loop.progress
 
 kata.grading.child.outcome_of = lambda report: "done"
-kata.progress.outcome_of = lambda report: "done"
-kata.progress.StepResult.counts = lambda self: True
+kata.loop.progress.outcome_of = lambda report: "done"
+kata.loop.progress.StepResult.counts = lambda self: True
 '''
 
 CHANNEL_FORGERY = '''

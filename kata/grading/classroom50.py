@@ -1,7 +1,7 @@
 """`make classroom50`: the autograder for Classroom 50, and the grading it runs.
 
-    python -m kata.classroom50 build dist/classroom50   # for CLASSROOM/autograders/ASSIGNMENT/
-    python -m kata.classroom50 run --source KATA --submission CHECKOUT --result result.json
+    kata classroom50 build dist/classroom50   # for CLASSROOM/autograders/ASSIGNMENT/
+    kata classroom50 run --source KATA --submission CHECKOUT --result result.json
 
 Classroom 50 (the open-source successor of GitHub Classroom) grades in GitHub Actions: its
 runner downloads the instructor's autograder folder, which the learner's repository cannot
@@ -22,13 +22,12 @@ import sys
 import tempfile
 from pathlib import Path
 
-from .config import load_config
-from .grade import grade_folder
-from .gradescope import learner_modules
-from .grading import report
-from .grading.engine import bundle_files
+from kata.config import load_config
+from kata.grading import report
+from kata.grading.engine import bundle_files, learner_modules
+from kata.grading.grade import grade_folder
 
-AUTOGRADER = '''"""Classroom 50 autograder for the MNIST kata (`python -m kata.classroom50 build`).
+AUTOGRADER = '''"""Classroom 50 autograder for the MNIST kata (`kata classroom50 build`).
 
 The runner starts it in the learner's checkout; it writes ./result.json. Beside it, kata/
 holds the kata's pristine grading files: the learner's repository cannot change them.
@@ -66,8 +65,8 @@ def main() -> int:
     # Absolute: the commands below run in KATA, not where a relative MNIST_ROOT was meant.
     mnist = Path(os.environ.get("MNIST_ROOT", TEMP / "data")).absolute()
     env = os.environ | {"MNIST_ROOT": str(mnist)}
-    subprocess.run([python, "-m", "kata.data"], cwd=KATA, env=env, check=True)
-    command = [python, "-m", "kata.classroom50", "run", "--source", str(KATA),
+    subprocess.run([python, "-m", "kata", "data"], cwd=KATA, env=env, check=True)
+    command = [python, "-m", "kata", "classroom50", "run", "--source", str(KATA),
                "--submission", str(CHECKOUT), "--result", str(CHECKOUT / "result.json")]
     # As root the learner's code runs as a user of its own, without network; the hosted
     # runners allow it through sudo. Elsewhere it runs as the runner's user (the grade says so).
@@ -125,7 +124,7 @@ def write_new(path: Path, text: str) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.classroom50",
+    parser = argparse.ArgumentParser(prog="kata classroom50",
                                      description="Build or run the Classroom 50 autograder.")
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="write the autograder folder")

@@ -2,8 +2,8 @@
 reference and the tutorial's network, and report the pass rate and how close each measured
 threshold came to failing.
 
-    python -m kata.flaky --runs 20
-    python -m kata.flaky --runs 5 --impl solutions --alternative batchnorm_dropout
+    kata flaky --runs 20
+    kata flaky --runs 5 --impl solutions --alternative batchnorm_dropout
 
 The tests that train or measure (the capstone's accuracy, step 5's falling loss, step 3's
 nonlinearity) record what they measured, their limit and the margin between the two in the
@@ -18,9 +18,9 @@ import tempfile
 from collections import defaultdict
 from pathlib import Path
 
-from . import data
-from .runner import Job, PytestRun, run_jobs
-from .variants import build_alternative
+from kata import data
+from kata.proofs.runner import Job, PytestRun, run_jobs
+from kata.proofs.variants import build_alternative
 
 MARGIN_SUFFIX = "_margin"
 

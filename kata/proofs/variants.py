@@ -2,14 +2,14 @@
 
 A correct alternative (alternatives/NAME/) is a handful of step modules written differently;
 laid over a copy of the reference, they make a package that `--impl` can test. A mutant is
-the reference with one module rewritten to hold a learner's mistake (kata.mutants).
+the reference with one module rewritten to hold a learner's mistake (kata.proofs.mutants).
 """
 
 import importlib
 import shutil
 from pathlib import Path
 
-ALTERNATIVES = Path(__file__).resolve().parent.parent / "alternatives"
+ALTERNATIVES = Path(__file__).resolve().parents[2] / "alternatives"
 
 
 def solutions_dir() -> Path:

@@ -1,6 +1,8 @@
-"""`make grade`: grade a package of the eight steps and write the formats graders read.
+"""`kata grade` (`make grade`): grade the eight steps and write the formats graders read.
 
-    python -m kata.grade [--impl exercises] [--out reports] [-- extra pytest arguments]
+    kata grade [--impl exercises] [--out reports] [-- extra pytest arguments]
+    kata grade path/to/submission/    (a folder: exercises/ or the step modules at its top)
+    kata grade mnist_kata.ipynb       (a notebook: its `%%kata step N` cells)
 
 The package is found on the import path without importing it; only its eight step modules
 are graded, by the trusted grading of kata/grading/engine.py (the learner's code runs in a
@@ -16,15 +18,17 @@ import argparse
 import json
 import os
 import sys
+import tempfile
 import traceback
 from importlib.machinery import PathFinder
 from pathlib import Path
 
-from . import data
-from .config import load_config
-from .grading import report
-from .grading.engine import Run, grade_submission
-from .manifest import changes
+from kata import data
+from kata.config import load_config
+from kata.grading import report
+from kata.grading.engine import Run, grade_submission, learner_modules
+from kata.grading.manifest import changes
+from kata.loop.notebook import notebook_modules
 
 
 def package_folder(name: str) -> Path | None:
@@ -75,20 +79,38 @@ def grade_folder(root: Path, modules: Path | None, label: str, out: Path,
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.grade",
-                                     description="Grade a package of the eight steps.")
+    parser = argparse.ArgumentParser(
+        prog="kata grade", description="Grade a package of the eight steps (--impl), or a "
+        "submission: a folder that holds them (in exercises/ or at its top) or a notebook "
+        "(its `%%kata step N` cells).")
+    parser.add_argument("submission", nargs="?", type=Path,
+                        help="a folder or a .ipynb notebook (default: the package --impl)")
     parser.add_argument("--impl", default=os.environ.get("KATA_IMPL", "exercises"))
     parser.add_argument("--out", type=Path, default=Path("reports"))
     parser.add_argument("--root", type=Path, default=Path("."), help="the kata's folder")
-    parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
-    args = parser.parse_args(argv)
+    parser.epilog = "Arguments after -- go to pytest (e.g. -- --step 3)."
+    argv = sys.argv[1:] if argv is None else list(argv)
+    # Split by hand: argparse would take the first pytest argument for the submission.
+    pytest_args = argv[argv.index("--") + 1:] if "--" in argv else []
+    args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     root, out = args.root.resolve(), args.out.resolve()
-    sys.path.insert(0, str(root))  # the kata's own packages (exercises, solutions)
-    modules = package_folder(args.impl)
-    sys.path.remove(str(root))
-    if modules is None:
-        print(f"--impl {args.impl}: no such package on the import path", file=sys.stderr)
-    result = grade_folder(root, modules, args.impl, out, args.pytest_args)
+    with tempfile.TemporaryDirectory(prefix="kata-notebook-") as scratch:
+        if args.submission is None:
+            sys.path.insert(0, str(root))  # the kata's own packages (exercises, solutions)
+            modules, submission, label = package_folder(args.impl), None, args.impl
+            sys.path.remove(str(root))
+            if modules is None:
+                print(f"--impl {args.impl}: no such package on the import path",
+                      file=sys.stderr)
+        elif args.submission.suffix == ".ipynb":
+            submission = modules = Path(scratch)
+            for name, source in notebook_modules(args.submission).items():
+                (modules / name).write_text(source)
+            label = args.submission.name
+        else:
+            submission, label = args.submission.resolve(), args.submission.name
+            modules = learner_modules(submission)
+        result = grade_folder(root, modules, label, out, pytest_args, submission)
     print((out / "summary.md").read_text())
     print(f"reports in {out}: results.json, junit.xml, summary.md, pytest.log")
     return 1 if result.run.broke else 0

@@ -1,12 +1,12 @@
 """`make attacks`: grade every dishonest submission of the catalogue (kata/cheats.py) on both
 grading paths, and the honest packages beside them, and show what stopped each cheat.
 
-    python -m kata.attacks                        # every cheat, both paths, and the honest ones
-    python -m kata.attacks --only report-rewrite  # one cheat (repeatable)
-    python -m kata.attacks --list                 # the catalogue
+    kata attacks                        # every cheat, both paths, and the honest ones
+    kata attacks --only report-rewrite  # one cheat (repeatable)
+    kata attacks --list                 # the catalogue
 
-The two paths are the ones graders use: `python -m kata.grade --impl NAME` (make grade) and
-`python -m kata.gradescope run` on a Gradescope bundle built and unpacked here, each grading
+The two paths are the ones graders use: `kata grade --impl NAME` (make grade) and
+`kata gradescope run` on a Gradescope bundle built and unpacked here, each grading
 in a process of its own (forked from this one, which has imported torch once). A cheat is
 stopped when the points it is after stay at 0, or when the grade flags it (forged, or needs
 review) with the reason. The reference must earn full marks, unflagged, on both paths, and
@@ -26,12 +26,13 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import data, grade, gradescope
-from .cheats import CHEATS, MODULES, Cheat
-from .progress import CHECK_TEST_NAME
-from .variants import alternative_names, build_alternative, build_package, solutions_dir
+from kata import data
+from kata.grading import grade, gradescope
+from kata.loop.progress import CHECK_TEST_NAME
+from kata.proofs.cheats import CHEATS, MODULES, Cheat
+from kata.proofs.variants import alternative_names, build_alternative, build_package, solutions_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 PATHS = ("make grade", "gradescope")
 
 
@@ -80,8 +81,8 @@ def build_cheat(cheat: Cheat, dest: Path, results: Path, mnist: Path) -> Path:
 def grade_in_child(path: str, package: Path, out: Path, source: Path) -> None:
     """In a forked child: grade as a grader's command line would, then exit.
 
-    `python -m kata.grade --impl NAME` with the package on the import path (make grade), or
-    `python -m kata.gradescope run` on the unpacked bundle: the same entry points, run in a
+    `kata grade --impl NAME` with the package on the import path (make grade), or
+    `kata gradescope run` on the unpacked bundle: the same entry points, run in a
     process of their own, forked from this one so that torch is imported only once.
     """
     status = 3
@@ -169,7 +170,6 @@ def run_all(jobs: list, workers: int, on_done) -> list[Outcome]:
     """Grade every job, `workers` at a time, each in a forked process."""
     import torch  # noqa: F401 -- once here, before forking, instead of once per grading
 
-    from .grading import engine  # noqa: F401
 
     waiting, running, outcomes = list(jobs), {}, []
     while waiting or running:

@@ -6,7 +6,7 @@ DataLoader over the PIL dataset with batches of 64 (1,000 for testing), seed 1. 
 it stops after the first epoch that reaches --stop-at, and writes the same metrics.json
 fields as the demo, so `make bench` compares like with like.
 
-    python -m kata.baseline --out /tmp/baseline.json
+    python -m kata.proofs.baseline --out /tmp/baseline.json
 """
 
 import argparse
@@ -20,9 +20,9 @@ from torch import nn
 from torch.optim.lr_scheduler import StepLR
 from torchvision import datasets, transforms
 
-from . import data
-from .device import resolve_device
-from .measure import Clock, peak_memory_mb
+from kata import data
+from kata.demo.measure import Clock, peak_memory_mb
+from kata.device import resolve_device
 
 
 class Net(nn.Module):
@@ -68,7 +68,7 @@ def test(model, device, loader) -> float:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.baseline",
+    parser = argparse.ArgumentParser(prog="python -m kata.proofs.baseline",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--epochs", type=int, default=14,
                         help="at most this many epochs (14, as in pytorch/examples)")

@@ -1,11 +1,10 @@
-"""`make handout`: a copy of the kata for learners, without the answers.
+"""`kata handout DEST` (`make handout`): a copy of the kata for learners, without the answers.
 
-    python -m kata.handout DEST
-
-Leaves out solutions/, alternatives/ and the instructor-only tooling (which reads them), as
-well as anything made locally (.venv, data, reports, caches). In the copy, `make test`,
-`make hint`, `make watch`, `make grade` and `make demo IMPL=exercises` work: no test and no
-tooling they use imports solutions; `make check` skips its runs of kata/tests and solutions/.
+Leaves out solutions/, alternatives/ and the instructor's proofs (kata/proofs, which reads
+them), as well as anything made locally (.venv, data, reports, caches). In the copy, `kata
+test`, `kata hint`, `kata watch`, `kata grade`, `kata demo` (of the exercises) and the
+notebook work: no test and no tooling they use imports solutions; `kata check` skips its
+runs of kata/tests and solutions/.
 The copy gets its own grading.sha256, since it holds fewer tooling files than the full kata.
 """
 
@@ -14,17 +13,12 @@ import shutil
 import sys
 from pathlib import Path
 
-from .manifest import write_manifest
+from kata.grading.manifest import write_manifest
 
-# Paths relative to the kata's root. The kata/ modules listed here read solutions/ or
-# alternatives/, or serve only the instructor (calibration, mutants, attacks, flakiness and
-# benchmark runs); the demo and everything the tests and grading use stay.
-LEAVE_OUT = {
-    "solutions", "alternatives", ".ci", ".git", "kata/tests",
-    "kata/calibrate.py", "kata/variants.py", "kata/mistakes.py", "kata/mutants.py",
-    "kata/runner.py", "kata/bench.py", "kata/baseline.py", "kata/flaky.py", "kata/verify.py",
-    "kata/cheats.py", "kata/attacks.py",
-}
+# Paths relative to the kata's root. kata/proofs reads solutions/ and alternatives/ and serves
+# only the instructor (mutants, attacks, calibration, flakiness and benchmark runs); the
+# learner's loop, the demo and everything the tests and grading use stay.
+LEAVE_OUT = {"solutions", "alternatives", ".ci", ".git", "kata/tests", "kata/proofs"}
 # Names made locally, left out wherever they are.
 LOCAL = {".venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis", ".kata",
          "data", "artifacts", "reports", "dist"}
@@ -47,7 +41,7 @@ def make_handout(root: Path, dest: Path) -> Path:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.handout",
+    parser = argparse.ArgumentParser(prog="kata handout",
                                      description="Copy the kata without its solutions.")
     parser.add_argument("dest", type=Path, help="a new, empty folder")
     parser.add_argument("--root", type=Path, default=Path("."), help=argparse.SUPPRESS)

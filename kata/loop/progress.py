@@ -6,8 +6,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from .config import GradingConfig
-from .steps import CAPSTONE, STEPS, step_of_test_file
+from kata.config import GradingConfig
+from kata.steps import CAPSTONE, STEPS, step_of_test_file
 
 DONE, FAILING, TODO, SKIPPED, NOT_RUN = "done", "failing", "todo", "skipped", "not run"
 CAPSTONE_TITLE = "The whole pipeline on the real MNIST"
@@ -35,8 +35,9 @@ def read_json(path: Path) -> dict:
         return {}
 
 
-def short_message(text: str, lines: int = 2, width: int = 150) -> str:
-    """The first lines of an error, each cut to `width`: enough to see what went wrong."""
+def short_message(text: str, lines: int = 2, width: int = 600) -> str:
+    """The first lines of an error, each cut to `width` (only what is really long: the board
+    wraps the rest to the screen): enough to see what went wrong."""
     kept = [line.strip() for line in str(text).strip().splitlines() if line.strip()][:lines]
     return "\n".join(line if len(line) <= width else line[:width - 3] + "..." for line in kept)
 
@@ -202,26 +203,37 @@ class Progress:
                          if key not in ran]
         return problems
 
-    def board(self, grading: GradingConfig | None = None) -> list[str]:
-        """One line per step: its status, how many of its tests pass, and its points."""
-        lines, earned = [], 0.0
+    def summary(self, grading: GradingConfig | None = None) -> tuple[list[dict], str | None]:
+        """Each step that ran (its status, tests passed, points and title) and the total
+        line, which only means something when every step ran: the board as data."""
+        rows, earned = [], 0.0
         for key, result in self.rows():
-            passed, total = result.count(DONE), len(result.outcomes)
-            points = ""
+            row = {"step": key, "label": step_label(key), "status": result.status,
+                   "passed": result.count(DONE), "tests": len(result.outcomes),
+                   "title": step_title(key), "points": None, "possible": None}
             if grading:
                 possible = grading.points[CAPSTONE if key == CAPSTONE else int(key)]
-                score = sum(result.score(possible, nodeid) for nodeid in result.outcomes)
-                earned += score
-                points = f"{format_points(score):>4}/{format_points(possible):<3}pts  "
-            lines.append(f"{step_label(key):<9} {result.status:<8} {passed:>3}/{total:<3} "
-                         f"{points}{step_title(key)}")
-        statuses = self.statuses()
-        if grading and len(statuses) == len(STEP_KEYS):  # a total only means something for all
-            lines.append(f"score: {format_points(earned)}/"
-                         f"{format_points(grading.max_score)} points, "
-                         f"{steps_done(statuses)}/{len(STEPS)} steps done, "
-                         f"capstone {statuses[CAPSTONE]}")
-        return lines
+                row["points"] = sum(result.score(possible, nodeid) for nodeid in result.outcomes)
+                row["possible"] = possible
+                earned += row["points"]
+            rows.append(row)
+        statuses, total = self.statuses(), None
+        if grading and len(statuses) == len(STEP_KEYS):
+            total = (f"score: {format_points(earned)}/{format_points(grading.max_score)} "
+                     f"points, {steps_done(statuses)}/{len(STEPS)} steps done, "
+                     f"capstone {statuses[CAPSTONE]}")
+        return rows, total
+
+    def board(self, grading: GradingConfig | None = None) -> list[str]:
+        """One line per step: its status, how many of its tests pass, and its points."""
+        rows, total = self.summary(grading)
+        lines = []
+        for row in rows:
+            points = "" if row["points"] is None else (
+                f"{format_points(row['points']):>4}/{format_points(row['possible']):<3}pts  ")
+            lines.append(f"{row['label']:<9} {row['status']:<8} {row['passed']:>3}/"
+                         f"{row['tests']:<3} {points}{row['title']}")
+        return lines + ([total] if total else [])
 
     def next_step(self) -> tuple[str, StepResult] | None:
         """The first step, in order, that ran and is not done: the one to work on now."""
@@ -256,8 +268,24 @@ def next_step_lines(progress: Progress, package: str,
     hint = hint_for(key)
     if hint:
         lines.append(f"  hint: {hint}")
-        lines.append(f"  (`make hint STEP={key}` shows the next hint each time you ask)")
+        lines.append(f"  (`kata hint {key}` shows the next hint each time you ask)")
     return lines
+
+
+def wrapped(lines: list[str], width: int) -> list[str]:
+    """Lines fitted to a screen `width` columns wide: a long one goes on over more lines,
+    indented under itself; a word longer than the line (a test's id) is never cut."""
+    import textwrap
+
+    fitted = []
+    for line in lines:
+        if "::" in line:  # a line that names a test: its id stays whole, on its own line
+            fitted.append(line)
+            continue
+        indent = line[:len(line) - len(line.lstrip())]
+        fitted += textwrap.wrap(line, max(width, 40), subsequent_indent=indent + "  ",
+                                break_long_words=False, break_on_hyphens=False) or [line]
+    return fitted
 
 
 # ---------------------------------------------------------------- progress over time

@@ -5,7 +5,7 @@
     make demo DEMO_ARGS="--epochs 20 --batch-size 256 --augment"   # one network: 99.4-99.6%
     make demo DEMO_ARGS="--epochs 20 --batch-size 256 --augment --ensemble 2"   # 99.5% and more
     make demo DEMO_ARGS="--device cuda --batch-size 512 --lr 0.02 --epochs 3"   # on a GPU
-    python -m kata.demo --help
+    kata demo --help
 
 Everything the model does is the package's own step code: its network, loss, optimizer,
 train_epoch, predict_batch, accuracy and plots. The demo adds speed around it: the images
@@ -22,42 +22,52 @@ import json
 import math
 import statistics
 import sys
+import time
 from dataclasses import dataclass
 from pathlib import Path
 
 import matplotlib
 
-matplotlib.use("Agg")  # files only: the demo also runs on machines without a screen
+if "ipykernel" not in sys.modules:  # a notebook keeps its own backend, to show figures
+    matplotlib.use("Agg")  # files only: the demo also runs on machines without a screen
 
 import matplotlib.pyplot as plt
 import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from . import KataTodo, data
-from .checkpoint import load_weights, save_model
-from .device import bfloat16_pays
-from .evaluation import (
+from kata import KataTodo, data
+from kata.demo.checkpoint import load_weights, save_model
+from kata.demo.evaluation import (
     confusion_matrix,
     most_confused,
     per_digit_accuracy,
     plot_confusion,
     predict_and_score,
 )
-from .inmemory import load_split
-from .measure import Clock, peak_memory_mb
-from .steps import load_step
+from kata.demo.inmemory import load_split
+from kata.demo.measure import Clock, peak_memory_mb
+from kata.device import bfloat16_pays
+from kata.steps import load_step
 
 TARGET_ACCURACY = 0.99
 FIRST_DIGITS_SHOWN, MISTAKES_SHOWN = 12, 6
 
 
+def default_package() -> str:
+    import importlib.util
+
+    return "solutions" if importlib.util.find_spec("solutions") else "exercises"
+
+
 def parse_args(argv=None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(
-        prog="python -m kata.demo",
+        prog="kata demo",
         description="Train the kata's CNN on MNIST, evaluate it on the 10,000 test images, "
                     "and save the model, plots and figures under --out.")
-    parser.add_argument("--impl", default="solutions", help="package of the eight steps")
+    parser.add_argument("--impl", default=default_package(),
+                        help="package of the eight steps (default: solutions, or exercises "
+                        "where there are no solutions, as in a handout)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--lr", type=float, default=0.01,
@@ -170,9 +180,49 @@ def scheduled(batches, schedule, bar, loss_meter):
     for images, labels in batches:
         yield images, labels
         schedule.step()  # train_epoch has just run optimizer.step() on this batch
-        if not bar.disable:
-            bar.update(len(labels))
+        # The loss is read (a wait for a GPU) only when the bar is about to show it.
+        if not bar.disable and bar.update(len(labels)):
             bar.set_postfix(loss=f"{loss_meter.last.item():.3f}", refresh=False)
+
+
+class LineProgress:
+    """Progress for a log (output piped to a file, CI): a line every few seconds, where a bar
+    would write hundreds of carriage-return updates per epoch into the log."""
+
+    def __init__(self, total: int, desc: str, every: float = 5.0):
+        self.total, self.desc, self.every = total, desc, every
+        self.done, self.disable, self.due = 0, False, False
+        self.started = self.last = time.monotonic()
+
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc):
+        return False
+
+    def update(self, count: int) -> bool:
+        self.done += count
+        self.due = time.monotonic() - self.last >= self.every
+        return self.due
+
+    def set_postfix(self, refresh: bool = False, **values) -> None:
+        if not self.due:
+            return
+        self.last, self.due = time.monotonic(), False
+        rate = self.done / max(self.last - self.started, 1e-9)
+        shown = ", ".join(f"{name} {value}" for name, value in values.items())
+        print(f"  {self.desc}: {self.done:,}/{self.total:,} images "
+              f"({self.done / self.total:.0%}), {shown}, {rate:,.0f} images/s", flush=True)
+
+
+def progress_bar(total: int, desc: str, quiet: bool):
+    """A bar where a person watches (a terminal, a notebook: tqdm.auto draws the notebook's
+    own), lines every few seconds where output goes to a log, nothing with --quiet."""
+    if quiet:
+        return tqdm(total=total, disable=True)
+    if "ipykernel" in sys.modules or sys.stderr.isatty():
+        return tqdm(total=total, desc=desc, unit="img", unit_scale=True, leave=False)
+    return LineProgress(total, desc)
 
 
 def train(steps, model, train_data, test_data, device, args, clock):
@@ -188,8 +238,8 @@ def train(steps, model, train_data, test_data, device, args, clock):
                 for index, network in enumerate(networks_of(model))]
     history = []
     for epoch in range(1, args.epochs + 1):
-        with tqdm(total=len(train_data) * len(trainees), desc=f"epoch {epoch}/{args.epochs}",
-                  unit="img", unit_scale=True, leave=False, disable=args.quiet) as bar:
+        with progress_bar(len(train_data) * len(trainees), f"epoch {epoch}/{args.epochs}",
+                          args.quiet) as bar:
             losses = []
             for trainee in trainees:
                 batches = scheduled(

@@ -1,7 +1,7 @@
 """`make gradescope`: the Gradescope autograder bundle, and the grading it runs.
 
-    python -m kata.gradescope build dist/gradescope-autograder.zip
-    python -m kata.gradescope run      # inside Gradescope, from run_autograder
+    kata gradescope build dist/gradescope-autograder.zip
+    kata gradescope run      # inside Gradescope, from run_autograder
 
 The zip holds setup.sh and run_autograder at its root (Gradescope's layout), the pristine
 grading files (everything grading.sha256 covers, and the manifest) and the exercise stubs.
@@ -20,8 +20,8 @@ import sys
 import zipfile
 from pathlib import Path
 
-from .grade import grade_folder
-from .grading.engine import STEP_FILES, bundle_files
+from kata.grading.engine import bundle_files, learner_modules
+from kata.grading.grade import grade_folder
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image: Python, the kata, MNIST.
@@ -31,7 +31,7 @@ python3 -m venv /autograder/venv
 # The CPU build of torch: Gradescope has no GPU, and the CUDA build is gigabytes larger.
 /autograder/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch torchvision
 /autograder/venv/bin/pip install "/autograder/source[dev]"
-cd /autograder/source && MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata.data
+cd /autograder/source && MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata data
 # The learner's code runs as a user of its own: the bundle and the dataset (its test labels)
 # are root's alone, in case the grader cannot also hide them from it.
 chmod -R go-rwx /autograder/source /autograder/data
@@ -42,7 +42,7 @@ RUN_AUTOGRADER = """#!/usr/bin/env bash
 set -euo pipefail
 chmod 700 /autograder/results /autograder/submission
 cd /autograder/source
-MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata.gradescope run \\
+MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata gradescope run \\
     --source /autograder/source --submission /autograder/submission \\
     --results /autograder/results
 """
@@ -61,15 +61,6 @@ def build(root: Path, dest: Path) -> Path:
     return dest
 
 
-def learner_modules(submission: Path) -> Path | None:
-    """The folder of the submission that holds the step modules: exercises/ or the top."""
-    submission = Path(submission)
-    found = [path.parent for path in submission.rglob("step*_*.py")
-             if path.name in STEP_FILES
-             and "solutions" not in path.relative_to(submission).parts[:-1]]
-    return min(found, key=lambda folder: len(folder.parts)) if found else None
-
-
 def run(source: Path, submission: Path, results: Path, pytest_args: tuple[str, ...] = ()) -> int:
     """Grade one submission with the pristine files of `source`; results.json goes to `results`."""
     source, submission, results = (Path(p).resolve() for p in (source, submission, results))
@@ -82,7 +73,7 @@ def run(source: Path, submission: Path, results: Path, pytest_args: tuple[str, .
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.gradescope",
+    parser = argparse.ArgumentParser(prog="kata gradescope",
                                      description="Build or run the Gradescope autograder.")
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="write the autograder zip")

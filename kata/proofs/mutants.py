@@ -1,9 +1,9 @@
 """`make mutants`: plant each learner mistake of the catalogue (kata/mistakes.py) in a copy of
 solutions/, run that step's tests on it, and show which test catches it.
 
-    python -m kata.mutants                   # every mistake, two at a time
-    python -m kata.mutants --only 5 no-gray  # step 5's mistakes and the one named no-gray
-    python -m kata.mutants --list            # the catalogue
+    kata mutants                   # every mistake, two at a time
+    kata mutants --only 5 no-gray  # step 5's mistakes and the one named no-gray
+    kata mutants --list            # the catalogue
 
 solutions/ itself is never edited. Each run stops at the first failing test (-x), which is the
 test named in the table. A mistake with `capstone=True` also runs the capstone on the real MNIST
@@ -16,11 +16,11 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from . import data
-from .mistakes import MISTAKES, DoesNotApply, Mistake, apply_edits
-from .runner import Job, PytestRun, run_jobs
-from .steps import STEPS
-from .variants import build_package, solutions_dir
+from kata import data
+from kata.proofs.mistakes import MISTAKES, DoesNotApply, Mistake, apply_edits
+from kata.proofs.runner import Job, PytestRun, run_jobs
+from kata.proofs.variants import build_package, solutions_dir
+from kata.steps import STEPS
 
 CAUGHT, SURVIVED, NOT_APPLIED, BROKEN = "caught", "SURVIVED", "DOES NOT APPLY", "ERROR"
 

@@ -1,8 +1,8 @@
 """`make bench`: the demo against the pytorch/examples recipe, timed side by side.
 
     make bench                                    # both programs 3 times on this machine
-    python -m kata.bench --repeats 0 --suite      # only the learner's feedback time
-    python -m kata.bench --device cuda            # on a GPU
+    kata bench --repeats 0 --suite      # only the learner's feedback time
+    kata bench --device cuda            # on a GPU
 
 Each run is a fresh process, timed from its launch (imports included) to the end of the
 first epoch whose test accuracy reaches 99.0%. Runs of the two programs alternate, so a
@@ -77,7 +77,7 @@ def time_suite(python: str) -> None:
         print(f"  {label:<12} {time.perf_counter() - launched:5.1f} s", flush=True)
     with tempfile.TemporaryDirectory(prefix="kata-bench-") as out:
         launched = time.perf_counter()
-        subprocess.run([python, "-m", "kata.grade", "--impl", "solutions", "--out", out],
+        subprocess.run([python, "-m", "kata", "grade", "--impl", "solutions", "--out", out],
                        check=True, stdout=subprocess.DEVNULL)
         print(f"  {'make grade':<12} {time.perf_counter() - launched:5.1f} s "
               "(the reference, graded)", flush=True)
@@ -93,12 +93,12 @@ def compare(args: argparse.Namespace) -> None:
         for repeat in range(args.repeats):
             out = Path(scratch) / f"demo-{repeat}"
             runs["demo"].append(timed_run(
-                [python, "-m", "kata.demo", "--quiet", "--device", args.device,
+                [python, "-m", "kata", "demo", "--quiet", "--device", args.device,
                  "--seed", str(repeat), "--out", str(out), *args.demo_args.split()],
                 out / "metrics.json"))
             metrics = Path(scratch) / f"baseline-{repeat}.json"
             runs["baseline"].append(timed_run(
-                [python, "-m", "kata.baseline", "--device", args.device,
+                [python, "-m", "kata.proofs.baseline", "--device", args.device,
                  "--seed", str(repeat + 1), "--stop-at", str(TARGET), "--out", str(metrics)],
                 metrics))
             print(f"run {repeat + 1}: demo {runs['demo'][-1]['wall_seconds']:.1f} s, "
@@ -117,7 +117,7 @@ def compare(args: argparse.Namespace) -> None:
 
 
 def main(argv=None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m kata.bench",
+    parser = argparse.ArgumentParser(prog="kata bench",
                                      description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=3,
                         help="runs of each program (0: none, e.g. with --suite)")

@@ -18,10 +18,11 @@ import tempfile
 import time
 from pathlib import Path
 
-from . import attacks, data
-from .mistakes import MISTAKES
-from .mutants import format_table, run_mutants, summary
-from .runner import Job, PytestRun
+from kata import data
+from kata.proofs import attacks
+from kata.proofs.mistakes import MISTAKES
+from kata.proofs.mutants import format_table, run_mutants, summary
+from kata.proofs.runner import Job, PytestRun
 
 WHOLE_SUITE = ["--require-data", "--expect", "done"]
 

@@ -1,7 +1,7 @@
 """Calibrate the capstone threshold: run the capstone pipeline over many seeds.
 
-    python -m kata.calibrate --seeds 20 --device cpu
-    python -m kata.calibrate --seeds 20 --device cuda --alternative tutorial_network
+    kata calibrate --seeds 20 --device cpu
+    kata calibrate --seeds 20 --device cuda --alternative tutorial_network
 
 Without --impl or --alternative it runs the packages the thresholds rest on: the reference,
 the tutorial's network and SGD with momentum (the slowest learner of the alternatives).
@@ -18,10 +18,10 @@ import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
-from . import data
-from .capstone import SETTING, CapstoneSetting, run_pipeline
-from .device import resolve_device
-from .variants import build_alternative
+from kata import data
+from kata.capstone import SETTING, CapstoneSetting, run_pipeline
+from kata.device import resolve_device
+from kata.proofs.variants import build_alternative
 
 THRESHOLD_PACKAGES = (["solutions"], ["tutorial_network", "sgd_momentum"])
 

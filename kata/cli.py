@@ -1,0 +1,101 @@
+"""`kata`: every command of the kata, on any system (`python -m kata` does the same).
+
+    kata test 3          the learner's loop: step 3's tests, then the board
+    kata --help          every command; `kata COMMAND --help` for one
+
+Each command is a module's `main(argv)`, listed in COMMANDS by role; the Makefile's targets
+call these commands, so `make test STEP=3` and `kata test 3` are the same run. Commands run
+in the kata's folder: the nearest folder above the current one that holds grading.toml and
+conftest.py (or the folder of the installed kata).
+"""
+
+import importlib
+import os
+import sys
+from pathlib import Path
+
+# name -> (module, function, what it does), by role.
+COMMANDS = {
+    "the learner's loop": {
+        "test": ("kata.loop.suite", "test_main",
+                 "run your steps' tests (all, or one), then the board"),
+        "hint": ("kata.loop.hints", "main", "one more hint for a step each time you ask"),
+        "watch": ("kata.loop.watch", "main", "re-run the current step's tests at every save"),
+        "reset": ("kata.loop.workspace", "reset_main",
+                  "put a step's stubs back (your version goes to a backup)"),
+        "solution": ("kata.loop.workspace", "solution_main",
+                     "once a step is done: the reference beside your code"),
+        "notebook": ("kata.loop.notebook", "build_main",
+                     "write the notebook of the eight steps (Jupyter, Colab)"),
+        "data": ("kata.data", "main", "download MNIST (into $MNIST_ROOT or data/)"),
+        "demo": ("kata.demo.run", "main", "train a package's steps on MNIST, test them, plot"),
+    },
+    "grading": {
+        "grade": ("kata.grading.grade", "main",
+                  "grade a package, a folder or a notebook into reports/"),
+        "gradescope": ("kata.grading.gradescope", "main", "build or run the Gradescope bundle"),
+        "classroom50": ("kata.grading.classroom50", "main",
+                        "build or run the Classroom 50 autograder"),
+        "handout": ("kata.grading.handout", "main", "copy the kata for learners, no solutions"),
+        "manifest": ("kata.grading.manifest", "main", "write or check grading.sha256"),
+    },
+    "the instructor's proofs": {
+        "check": ("kata.loop.suite", "check_main",
+                  "ruff, the manifest, the tooling's tests, the reference done, the stubs todo"),
+        "verify": ("kata.proofs.verify", "main", "mistakes caught, orders agree, cheats stopped"),
+        "mutants": ("kata.proofs.mutants", "main", "plant each learner mistake, see it caught"),
+        "attacks": ("kata.proofs.attacks", "main", "grade every dishonest submission"),
+        "flaky": ("kata.proofs.flaky", "main", "the whole suite under many seeds"),
+        "calibrate": ("kata.proofs.calibrate", "main", "the capstone's accuracy over seeds"),
+        "bench": ("kata.proofs.bench", "main", "the demo against pytorch/examples, timed"),
+    },
+}
+ALL = {name: entry for commands in COMMANDS.values() for name, entry in commands.items()}
+
+
+def kata_root() -> Path:
+    """The folder of the kata: the nearest one holding grading.toml and conftest.py."""
+    here = Path.cwd().resolve()
+    for folder in (here, *here.parents):
+        if (folder / "grading.toml").is_file() and (folder / "conftest.py").is_file():
+            return folder
+    return Path(__file__).resolve().parents[1]
+
+
+def usage() -> str:
+    lines = ["usage: kata COMMAND [arguments]   (kata COMMAND --help for one)", ""]
+    for role, commands in COMMANDS.items():
+        lines.append(f"{role}:")
+        lines += [f"  {name:<12} {entry[2]}" for name, entry in commands.items()]
+        lines.append("")
+    return "\n".join(lines)
+
+
+def main(argv=None) -> int:
+    args = sys.argv[1:] if argv is None else list(argv)
+    if not args or args[0] in ("-h", "--help", "help"):
+        print(usage())
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in ALL:
+        print(f"kata: no command {name!r}\n\n{usage()}", file=sys.stderr)
+        return 2
+    module_name, function, _ = ALL[name]
+    os.chdir(kata_root())
+    sys.path.insert(0, os.getcwd())  # the kata's own packages: exercises, solutions
+    try:
+        module = importlib.import_module(module_name)
+    except ModuleNotFoundError as error:
+        if error.name and error.name.split(".")[0] in ("solutions", "kata") and \
+                not Path("solutions").exists():
+            print(f"kata {name}: not in a handout (it needs the solutions and the instructor's "
+                  "tools, which a handout leaves out)", file=sys.stderr)
+            return 2
+        raise
+    sys.argv[0] = f"kata {name}"  # argparse's usage lines name the command as typed
+    code = getattr(module, function)(rest)
+    return int(code or 0)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,327 @@
+"""The kata as one notebook (Jupyter, Colab), and the `%%kata` magic that checks its cells.
+
+    kata notebook                      write notebooks/mnist_kata.ipynb from exercises/
+    kata notebook --repo URL           with the repository Colab should clone
+
+The notebook is generated from the exercises (and hints.toml): one markdown cell per step with
+the step's docstring, then one code cell holding the step's module, first line
+`%%kata step N`. Running that cell writes it to exercises/stepN_....py, runs step N's tests in
+a fresh process (pytest cannot run twice in one kernel), and shows the board inline, with the
+failing test's message and the next hint. `%kata COMMAND` runs any kata command (`%kata hint
+3`, `%kata test`); `%kata demo` trains your steps in the notebook with its own progress bar
+and shows the figures; `%kata plot` draws your step 8 figure inline.
+
+`notebook_modules` reads the step cells back: `kata grade notebook.ipynb` grades them.
+"""
+
+import argparse
+import html
+import json
+import re
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+from kata.loop.progress import STEP_KEYS, step_label
+from kata.steps import STEPS
+
+NOTEBOOK = Path("notebooks") / "mnist_kata.ipynb"
+MAGIC = re.compile(r"^%%kata\s+step\s+(\d)\s*$")
+COLOURS = {"done": "#1a7f37", "failing": "#cf222e", "todo": "#6e7781", "not run": "#6e7781",
+           "skipped": "#9a6700"}
+
+SETUP = '''# Run this cell first. On Google Colab it fetches the kata and installs what the tests
+# need (torch is there already); in Jupyter it finds the kata this notebook belongs to.
+import os
+import subprocess
+import sys
+
+REPOSITORY = {repository!r}
+if "google.colab" in sys.modules:
+    if not os.path.isdir("/content/mnist-kata"):
+        subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "/content/mnist-kata"],
+                       check=True)
+        subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e",
+                        "/content/mnist-kata[dev]"], check=True)
+    os.chdir("/content/mnist-kata")
+elif os.path.basename(os.getcwd()) == "notebooks":
+    os.chdir("..")
+sys.path.insert(0, os.getcwd())
+%load_ext kata.loop.notebook'''
+
+INTRO = """# MNIST kata: read handwritten digits with a PyTorch CNN
+
+Eight steps, in the order of the original tutorial. In each step's code cell, replace every
+`raise KataTodo(...)` with your code and run the cell: its first line, `%%kata step N`, saves
+the cell to `exercises/` and runs that step's tests, then shows where every step stands, why
+a test fails, and a hint. `%kata hint N` gives one more hint each time you ask.
+
+Run the setup cell first. On Colab, pick a GPU runtime (Runtime, Change runtime type) to
+train faster; the kata uses it by itself."""
+
+
+def markdown(text: str) -> dict:
+    import nbformat
+
+    return nbformat.v4.new_markdown_cell(text)
+
+
+def code(text: str) -> dict:
+    import nbformat
+
+    return nbformat.v4.new_code_cell(text)
+
+
+def module_docstring(source: str) -> str:
+    import ast
+
+    return ast.get_docstring(ast.parse(source)) or ""
+
+
+def build(root: Path, dest: Path, repository: str, sources: dict[int, str] | None = None,
+          demo_args: str | None = "--epochs 2"):
+    """The notebook, from the exercises of the kata at `root` (or the given step sources);
+    without the demo's cells when `demo_args` is None."""
+    import nbformat
+
+    notebook = nbformat.v4.new_notebook()
+    notebook.metadata.update({"kernelspec": {"name": "python3", "display_name": "Python 3",
+                                             "language": "python"},
+                              "accelerator": "GPU", "colab": {"provenance": []}})
+    cells = [markdown(INTRO), code(SETUP.format(repository=repository)),
+             markdown("MNIST itself: downloaded into `data/` the first time (on Colab too)."),
+             code("%kata data")]
+    for step in STEPS:
+        source = (sources or {}).get(step.number) or \
+            (Path(root) / "exercises" / f"{step.module}.py").read_text()
+        doc = module_docstring(source)
+        first, _, rest = doc.partition("\n")
+        if first.lower().startswith(f"step {step.number}:"):  # the heading says it already
+            doc = rest.strip()
+        cells += [markdown(f"## Step {step.number}: {step.title}\n\n{doc}"),
+                  code(f"%%kata step {step.number}\n{source.rstrip()}\n")]
+        if step.number == 8:
+            cells += [markdown("Your step 8 at a glance: an untrained network's predictions "
+                               "on the first test digits, titled and coloured by your code."),
+                      code("%kata plot")]
+    cells += [markdown("## The capstone\n\nAll your steps together, on the real MNIST: one "
+                       "epoch of training must read at least 90% of held-out test digits."),
+              code("%kata test capstone"),
+              *([markdown("## Train it for real\n\nThe demo trains your steps with a faster "
+                          "recipe (about 99% in two epochs) and shows what the network "
+                          "reads."),
+                 code(f"%kata demo {demo_args}")] if demo_args is not None else []),
+              markdown("Every step at once:"), code("%kata test")]
+    notebook.cells = cells
+    dest = Path(dest)
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    nbformat.write(notebook, dest)
+    return dest
+
+
+def repository_url(root: Path) -> str:
+    """The kata's repository for Colab to clone: git's origin, as an https address."""
+    done = subprocess.run(["git", "-C", str(root), "remote", "get-url", "origin"],
+                          capture_output=True, text=True)
+    url = done.stdout.strip()
+    if url.startswith("git@"):  # git@github.com:owner/repo.git
+        url = "https://" + url[4:].replace(":", "/", 1)
+    return url.removesuffix(".git") if url.startswith("https://") else \
+        "https://github.com/OWNER/REPOSITORY"
+
+
+def build_main(argv=None) -> int:
+    parser = argparse.ArgumentParser(prog="kata notebook",
+                                     description="Write the notebook of the eight steps.")
+    parser.add_argument("--out", type=Path, default=NOTEBOOK)
+    parser.add_argument("--repo", help="the repository Colab clones (default: git's origin)")
+    args = parser.parse_args(argv)
+    path = build(Path("."), args.out, args.repo or repository_url(Path(".")))
+    print(f"wrote {path}")
+    return 0
+
+
+def committed_repository(path: Path) -> str | None:
+    """The REPOSITORY a notebook's setup cell clones, if it has one."""
+    for cell in json.loads(Path(path).read_text()).get("cells", []):
+        found = re.search(r"^REPOSITORY = '([^']*)'$", "".join(cell.get("source", [])),
+                          flags=re.MULTILINE)
+        if found:
+            return found.group(1)
+    return None
+
+
+def drift(root: Path, path: Path = NOTEBOOK) -> list[str]:
+    """How the notebook differs from what `kata notebook` makes of the exercises today
+    (empty when it is current): it must not drift from exercises/."""
+    import nbformat
+
+    path = Path(root) / path
+    if not path.exists():
+        return [f"{path} is missing: run `kata notebook`"]
+    with tempfile.TemporaryDirectory() as folder:
+        fresh = build(root, Path(folder) / path.name, committed_repository(path) or "")
+        expected = nbformat.read(fresh, as_version=4)
+    found = nbformat.read(path, as_version=4)
+    if [(c.cell_type, c.source) for c in found.cells] == \
+            [(c.cell_type, c.source) for c in expected.cells]:
+        return []
+    return [f"{path} is not what `kata notebook` makes of the exercises: run it again"]
+
+
+def notebook_modules(path: Path) -> dict[str, str]:
+    """The step modules a notebook holds: {"step3_network.py": source} for each step cell."""
+    notebook = json.loads(Path(path).read_text())
+    modules = {}
+    for cell in notebook.get("cells", []):
+        text = "".join(cell.get("source", [])) if cell.get("cell_type") == "code" else ""
+        first, _, rest = text.partition("\n")
+        found = MAGIC.match(first.strip())
+        if found and 1 <= int(found.group(1)) <= len(STEPS):
+            modules[f"{STEPS[int(found.group(1)) - 1].module}.py"] = rest
+    return modules
+
+
+# ---------------------------------------------------------------- in the notebook
+
+
+def board_html(board: dict) -> str:
+    """The board as an HTML table, a colour per status, the next step under it."""
+    rows = []
+    for row in board["rows"]:
+        colour = COLOURS.get(row["status"], "#000")
+        points = "" if row["points"] is None else \
+            f"{round(row['points'], 1):g}/{round(row['possible'], 1):g}"
+        rows.append(f"<tr><td>{html.escape(row['label'])}</td>"
+                    f"<td style='color:{colour};font-weight:bold'>{row['status']}</td>"
+                    f"<td>{row['passed']}/{row['tests']}</td><td>{points}</td>"
+                    f"<td style='text-align:left'>{html.escape(row['title'])}</td></tr>")
+    parts = ["<table><tr><th>step</th><th>status</th><th>tests</th><th>points</th>"
+             "<th style='text-align:left'>what</th></tr>", *rows, "</table>"]
+    for line in filter(None, [board.get("total"), board.get("history")]):
+        parts.append(f"<p><b>{html.escape(line)}</b></p>")
+    if board.get("next"):
+        parts.append("<pre style='white-space:pre-wrap'>"
+                     + html.escape("\n".join(board["next"])) + "</pre>")
+    return "\n".join(parts)
+
+
+class Notebook:
+    """The kata as seen from a notebook's kernel: its folder, and a warm test runner."""
+
+    def __init__(self, root: Path):
+        from kata.loop.warm import WarmRunner
+
+        self.root = Path(root)
+        self.runner = WarmRunner()
+
+    def forget_modules(self) -> None:
+        """Drop the kernel's copies of the steps, so that the next import reads the files."""
+        for name in [name for name in sys.modules if name.split(".")[0] == "exercises"]:
+            del sys.modules[name]
+
+    def save(self, step: int, source: str) -> Path:
+        path = self.root / "exercises" / f"{STEPS[step - 1].module}.py"
+        path.write_text(source if source.endswith("\n") else source + "\n")
+        self.forget_modules()
+        return path
+
+    def test(self, step: str | None = None) -> None:
+        """Run the tests (of one step) in a fresh process; draw the board."""
+        from IPython.display import HTML, display
+
+        with tempfile.TemporaryDirectory() as folder:
+            board_file = Path(folder) / "board.json"
+            args = ["--impl", "exercises", "-q", "--tb=no", "-rN", "-p", "no:cacheprovider",
+                    "--board-json", str(board_file), *(["--step", step] if step else [])]
+            _, output = self.runner.run(args, cwd=self.root)
+            board = json.loads(board_file.read_text()) if board_file.exists() else None
+        if board is None:
+            display(HTML("<p><b>The tests did not run:</b></p><pre>"
+                         + html.escape(output[-3000:]) + "</pre>"))
+            return
+        display(HTML(board_html(board) + "<details><summary>pytest's output</summary><pre>"
+                     + html.escape(output[-20000:]) + "</pre></details>"))
+
+    def command(self, line: str) -> None:
+        """`%kata COMMAND ...`: the demo and the plot here, anything else as `kata` would."""
+        from kata import KataTodo
+
+        words = line.split()
+        if not words:
+            words = ["--help"]
+        if words[0] == "test":
+            self.test(words[1] if len(words) > 1 else None)
+        elif words[0] in ("demo", "plot"):
+            try:
+                self.demo(words[1:]) if words[0] == "demo" else self.plot()
+            except KataTodo as error:  # a step it needs is not written yet: say which
+                print(f"{error}\n(write that step first: its cell's tests say what is missing)")
+        else:
+            done = subprocess.run([sys.executable, "-m", "kata", *words], cwd=self.root,
+                                  capture_output=True, text=True)
+            print(done.stdout + done.stderr, end="")
+
+    def demo(self, args: list[str]) -> None:
+        """Train your steps here: the notebook's own progress bar, the figures inline."""
+        from IPython.display import Image, display
+
+        from kata.demo.run import main as demo
+
+        self.forget_modules()
+        out = self.root / "artifacts"
+        demo(["--impl", "exercises", "--out", str(out), *args])
+        for name in ("predictions.png", "losses.png", "confusion.png"):
+            if (out / name).exists():
+                display(Image(filename=str(out / name)))
+
+    def plot(self) -> None:
+        """Your step 8 figure for an untrained network of yours, on the first test digits
+        (or made-up digits, without MNIST)."""
+        from IPython.display import display
+
+        from kata import data
+        from kata.steps import load_step
+        from kata.testing import learnable_digits
+
+        self.forget_modules()
+        step2, step4, step8 = (load_step("exercises", n) for n in (2, 4, 8))
+        root = data.mnist_root(default=self.root / "data")
+        dataset = (learnable_digits(12) if data.missing_files(root)
+                   else step2.load_mnist(root, train=False))
+        import matplotlib.pyplot as plt
+        import torch
+
+        model = step4.build_model(torch.device("cpu"))
+        figure = step8.plot_predictions(model, dataset, torch.device("cpu"))
+        display(figure)
+        plt.close(figure)  # shown once: the notebook would draw an open figure again
+
+
+def load_ipython_extension(ipython) -> None:
+    """`%load_ext kata.loop.notebook`: the %kata and %%kata magics, for the kata in the
+    kernel's folder."""
+    from IPython.core.magic import register_cell_magic, register_line_magic
+
+    kata = Notebook(Path.cwd())
+
+    @register_cell_magic("kata")
+    def kata_cell(line, cell):
+        found = MAGIC.match(f"%%kata {line}".strip())
+        if not found or found.group(1) not in STEP_KEYS[:-1]:
+            print("the first line of a step's cell is `%%kata step N`, N from 1 to 8")
+            return
+        step = int(found.group(1))
+        path = kata.save(step, cell)
+        print(f"saved to {path.relative_to(kata.root)}; {step_label(step)}'s tests:")
+        kata.test(str(step))
+
+    @register_line_magic("kata")
+    def kata_line(line):
+        kata.command(line)
+
+    import torch
+
+    device = "cuda" if torch.cuda.is_available() else "cpu"
+    print(f"the kata in {kata.root}; your steps can compute on {device}")
