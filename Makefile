@@ -8,6 +8,9 @@
 #   make watch   re-run the current step's tests whenever a file in exercises/ is saved
 #   make grade   grade IMPL (default exercises) into reports/: results.json, junit.xml, summary.md
 #   make notebook / make gradescope / make classroom50 / make handout / make manifest
+#   make class   grade a class: SUBMISSIONS=folder (a folder, zip or notebook per learner; or a
+#                Gradescope export or Classroom 50 scores.json) into OUT=class-report/
+#   make class-proof  a class of SIZE=20 with planted mistakes: the report ranks exactly those
 #   make verify  the full proof: learner-mistake mutants caught, the same results in random
 #                order and in parallel, dishonest submissions stopped and correct alternatives
 #                at full marks (make mutants and make attacks alone too)
@@ -29,10 +32,13 @@ DEMO_ARGS ?=
 BENCH_ARGS ?=
 VERBOSE ?=
 DEST ?=
+SUBMISSIONS ?= submissions
+OUT ?= class-report
+SIZE ?= 20
 N ?= 20
 
 .PHONY: install data test hint watch grade notebook gradescope classroom50 handout manifest \
-	check lint demo bench mutants attacks flaky verify clean
+	check lint demo bench mutants attacks flaky verify clean class class-proof
 
 $(INSTALLED): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -73,6 +79,12 @@ handout: $(INSTALLED)
 manifest: $(INSTALLED)
 	$(KATA) manifest
 
+class: $(INSTALLED)
+	$(KATA) class $(SUBMISSIONS) --out $(OUT) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+
+class-proof: $(INSTALLED)
+	$(KATA) class-proof --size $(SIZE)
+
 lint: $(INSTALLED)
 	$(BIN)/ruff check .
 
@@ -98,4 +110,4 @@ verify: $(INSTALLED)
 	$(KATA) verify
 
 clean:
-	rm -rf $(VENV) artifacts reports dist .kata .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) artifacts reports class-report dist .kata .pytest_cache .hypothesis .ruff_cache

@@ -279,7 +279,8 @@ def run_child(work: Path, learner: Path, scratch: Path, plan: sandbox.Plan, pyte
         process.wait(timeout=hard_limit)
     except subprocess.TimeoutExpired:
         killed = True
-    sandbox.end_everything(process, plan)
+    finally:  # also when grading itself is stopped (SIGTERM, Ctrl-C): no test run outlives it
+        sandbox.end_everything(process, plan)
     records.join(10)
     log.join(10)
     found, problems = records.result or ([], ["the channel could not be read"])

@@ -17,6 +17,7 @@ only when the suite could not run at all, and the reports are written even then.
 import argparse
 import json
 import os
+import signal
 import sys
 import tempfile
 import traceback
@@ -58,9 +59,10 @@ def write_reports(grade: report.Grade, config, out: Path) -> str:
 
 
 def grade_folder(root: Path, modules: Path | None, label: str, out: Path,
-                 pytest_args: list[str], submission: Path | None = None) -> report.Grade:
+                 pytest_args: list[str], submission: Path | None = None,
+                 hide: tuple[Path, ...] = ()) -> report.Grade:
     """Grade the step modules in `modules` (of `submission`, which is hidden from the test
-    run) with the kata at `root`; reports go to `out`."""
+    run, with `hide`) with the kata at `root`; reports go to `out`."""
     out.mkdir(parents=True, exist_ok=True)
     config = load_config(root)
     tamper = changes(root)  # before anything runs: the files as they are now
@@ -68,7 +70,7 @@ def grade_folder(root: Path, modules: Path | None, label: str, out: Path,
     try:
         run = grade_submission(root, modules, config, pytest_args=pytest_args,
                                mnist_root=mnist, device=os.environ.get("KATA_DEVICE", "auto"),
-                               hide=tuple(p for p in (out, submission or modules) if p),
+                               hide=tuple(p for p in (out, submission or modules, *hide) if p),
                                log_path=out / "pytest.log", submission=submission)
     except Exception as error:  # the kata itself is broken: say so in every report
         run = Run([], note=f"grading broke: {type(error).__name__}: {error}", broke=True)
@@ -76,6 +78,11 @@ def grade_folder(root: Path, modules: Path | None, label: str, out: Path,
     result = report.grade(label, config, run, tamper)
     write_reports(result, config, out)
     return result
+
+
+def stopped(signum, frame):
+    """SIGTERM (`kata class` stopping, a CI job cancelled): end the test run, then exit."""
+    raise SystemExit(128 + signum)
 
 
 def main(argv=None) -> int:
@@ -88,12 +95,16 @@ def main(argv=None) -> int:
     parser.add_argument("--impl", default=os.environ.get("KATA_IMPL", "exercises"))
     parser.add_argument("--out", type=Path, default=Path("reports"))
     parser.add_argument("--root", type=Path, default=Path("."), help="the kata's folder")
+    parser.add_argument("--hide", type=Path, action="append", default=[],
+                        help="a folder the learner's code must not see (other learners' "
+                        "submissions, say); may be given more than once")
     parser.epilog = "Arguments after -- go to pytest (e.g. -- --step 3)."
     argv = sys.argv[1:] if argv is None else list(argv)
     # Split by hand: argparse would take the first pytest argument for the submission.
     pytest_args = argv[argv.index("--") + 1:] if "--" in argv else []
     args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
     root, out = args.root.resolve(), args.out.resolve()
+    signal.signal(signal.SIGTERM, stopped)
     with tempfile.TemporaryDirectory(prefix="kata-notebook-") as scratch:
         if args.submission is None:
             sys.path.insert(0, str(root))  # the kata's own packages (exercises, solutions)
@@ -110,7 +121,8 @@ def main(argv=None) -> int:
         else:
             submission, label = args.submission.resolve(), args.submission.name
             modules = learner_modules(submission)
-        result = grade_folder(root, modules, label, out, pytest_args, submission)
+        result = grade_folder(root, modules, label, out, pytest_args, submission,
+                              tuple(path.resolve() for path in args.hide))
     print((out / "summary.md").read_text())
     print(f"reports in {out}: results.json, junit.xml, summary.md, pytest.log")
     return 1 if result.run.broke else 0

@@ -15,7 +15,7 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime, timezone
 
-from kata.config import CONFIG_NAME, GradingConfig
+from kata.config import CONFIG_NAME, GradingConfig, step_key
 from kata.grading.child import TIME_LIMIT_MESSAGE
 from kata.grading.engine import Run
 from kata.grading.manifest import MANIFEST_NAME
@@ -228,7 +228,8 @@ def gradescope_json(grade: Grade, config: GradingConfig, summary: str) -> dict:
     """
     tests = [{"name": t.name, "score": as_points(t.units), "max_score": as_points(t.max_units),
               "status": "passed" if t.outcome == DONE and t.units > 0 else "failed",
-              "output": t.output, "visibility": config.visibility} for t in grade.tests]
+              "output": t.output, "visibility": config.visibility,
+              "extra_data": test_data(t)} for t in grade.tests]
     tests += [{"name": name, "score": 0.0, "max_score": 0.0,
                "status": "passed" if passed else "failed", "output": text,
                "visibility": config.visibility}
@@ -238,8 +239,25 @@ def gradescope_json(grade: Grade, config: GradingConfig, summary: str) -> dict:
             "stdout_visibility": "hidden",
             "extra_data": {"max_score": grade.max_score, "forged": grade.run.forged,
                            "review": grade.run.review, "ignored_files": grade.run.ignored,
-                           "isolation": grade.run.isolation, "zeroed": grade.zeroed},
+                           "isolation": grade.run.isolation, "zeroed": grade.zeroed,
+                           "tamper": grade.tamper, "note": grade.run.note,
+                           "broke": grade.run.broke, "steps": steps_data(grade)},
             "tests": tests}
+
+
+def test_data(test: TestGrade) -> dict:
+    """What a class report reads of one test (kata.gradebook): which test, its outcome as
+    the grader decided it, and the mistake its docstring names."""
+    return {"nodeid": test.nodeid, "step": str(test.step), "outcome": test.outcome,
+            "doc": test.doc}
+
+
+def steps_data(grade: Grade) -> dict:
+    """Each step's points, possible points and status, by its grading.toml key."""
+    return {step_key(step): {"points": as_points(grade.units(step)),
+                             "max_points": as_points(grade.possible(step)),
+                             "status": result.status}
+            for step, result in grade.steps.items()}
 
 
 # ---------------------------------------------------------------- JUnit XML
@@ -315,12 +333,15 @@ def classroom50_result(grade: Grade, config: GradingConfig, env: dict[str, str])
     tests = []
     for step, score, maximum in zip(steps, earned, possible):
         result = grade.steps[step]
-        problems = [t.output for t in grade.tests if t.step == step and t.outcome != DONE]
+        problems = [t for t in grade.tests if t.step == step and t.outcome != DONE]
         tests.append({"test-name": f"{step_label(step)}: {step_title(step)}",
                       "passed": result.status == DONE and not grade.zeroed,
                       "score": score, "max-score": maximum, "status": result.status,
                       "points": as_points(grade.units(step)),
-                      "output": "\n".join(problems[:3]) or "every test passed"})
+                      "output": "\n".join(t.output for t in problems[:3]) or "every test passed",
+                      # Extra fields are kept by Classroom 50: its scores.json then says which
+                      # tests failed, for the class report (kata.gradebook).
+                      "failing": [test_data(t) for t in problems if t.outcome == FAILING]})
     for name, passed, text in checks_beside(grade, config):
         tests.append({"test-name": name, "passed": passed, "score": 0, "max-score": 0,
                       "output": text})
