@@ -197,6 +197,9 @@ def enter(uid: int | None, gid: int | None, hide: list[str],
         else:
             problems += expose(c, staging, blocked)
             for path in hide:
+                if not os.path.lexists(path):  # in a closed folder that expose() emptied
+                    achieved["hidden"].append(path)
+                    continue
                 flags = MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC
                 problem = mount(c, "tmpfs", path, "tmpfs", flags, "size=4k,mode=000")
                 if problem is None:

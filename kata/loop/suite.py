@@ -51,8 +51,7 @@ def check_main(argv=None) -> int:
     # each so that they do not fight over two cores. A handout has neither folder.
     if Path("kata/tests").is_dir():
         runs.append(("the tooling's tests", [sys.executable, "-m", "pytest", "kata/tests",
-                                             "--quiet", "-n", "2", "--dist", "loadgroup",
-                                             *pytest_args],
+                                             "--quiet", "-n", "2", *pytest_args],
                      {"OMP_NUM_THREADS": "1"}))
     if Path("solutions").is_dir():
         runs.append(("the reference", [sys.executable, "-m", "pytest", "--impl", "solutions",

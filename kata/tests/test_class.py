@@ -1,7 +1,7 @@
 """`kata class` on a throw-away kata: a class folder graded into a gradebook and a report, a
 run stopped and resumed, the platforms' exports read, the report looked at in a browser.
 
-The class is graded once for the module (each submission by the real trusted grading, in a
+The class is graded once per session (each submission by the real trusted grading, in a
 process of its own); the tests read its gradebook with the csv module, its rows back from
 the reports, and its page in headless Chromium (through Playwright).
 """
@@ -41,8 +41,7 @@ CLASS = {
     "eve": {},
 }
 REQUIRE_BROWSER = os.environ.get("KATA_REQUIRE_BROWSER") == "1"
-# One worker grades the module's class once (kata check runs with --dist loadgroup).
-pytestmark = [pytest.mark.xdist_group("class"), pytest.mark.timeout(600)]
+pytestmark = pytest.mark.timeout(600)  # the class's grading, in the first test to need it
 
 
 def step_files(bodies: dict[int, str]) -> dict[str, str]:
@@ -73,20 +72,29 @@ def run_class(kata: Path, *args: str) -> subprocess.CompletedProcess:
                           cwd=kata, capture_output=True, text=True, timeout=600)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def graded_class(tmp_path_factory):
-    top = tmp_path_factory.mktemp("class")
-    kata = fake_kata_at(top / "kata").path
-    folder = top / "submissions"
-    folder.mkdir()
-    for name, bodies in CLASS.items():
-        write_learner(folder, name, bodies)
-    (folder / "fay.zip").write_bytes(b"this is not a zip")
-    (folder / "roster.csv").write_text("name\nana\n")
-    out = top / "out"
-    done = run_class(kata, str(folder), "--out", str(out), "--jobs", "2")
-    assert done.returncode == 0, done.stdout + done.stderr
-    return SimpleNamespace(kata=kata, folder=folder, out=out, stdout=done.stdout)
+    """The class, graded once for the whole run: xdist's workers share it through a folder
+    above their own, the first to arrive grading it while the others wait (xdist's advice)."""
+    from filelock import FileLock
+
+    top = tmp_path_factory.getbasetemp().parent / "graded-class"
+    with FileLock(f"{top}.lock"):
+        if not (top / "done.json").exists():
+            shutil.rmtree(top, ignore_errors=True)
+            (top / "submissions").mkdir(parents=True)
+            fake_kata_at(top / "kata")
+            for name, bodies in CLASS.items():
+                write_learner(top / "submissions", name, bodies)
+            (top / "submissions" / "fay.zip").write_bytes(b"this is not a zip")
+            (top / "submissions" / "roster.csv").write_text("name\nana\n")
+            done = run_class(top / "kata", str(top / "submissions"), "--out", str(top / "out"),
+                             "--jobs", "2")
+            assert done.returncode == 0, done.stdout + done.stderr
+            (top / "done.json").write_text(json.dumps({"stdout": done.stdout}))
+    stdout = json.loads((top / "done.json").read_text())["stdout"]
+    return SimpleNamespace(kata=top / "kata", folder=top / "submissions", out=top / "out",
+                           stdout=stdout)
 
 
 def gradebook(out: Path) -> dict[str, dict[str, str]]:
