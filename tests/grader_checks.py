@@ -93,9 +93,13 @@ def clean_predictions(seed: int, images: torch.Tensor) -> tuple[list[int], list[
 
 def labels_some_right(rng, digits: list[int], right: float = 0.5) -> list[int]:
     """Labels for images read as `digits`: each the digit itself with chance `right`, else
-    another digit, so that some predictions agree with their label and some do not."""
-    return [digit if rng.random() < right else (digit + rng.randint(1, 9)) % 10
-            for digit in digits]
+    another digit, so that some predictions agree with their label and some do not: at
+    least one of each, or a swapped (true, predicted) could pass by chance."""
+    agree = [rng.random() < right for _ in digits]
+    if len(digits) > 1 and len(set(agree)) == 1:
+        agree[rng.randrange(len(digits))] = not agree[0]
+    return [digit if same else (digit + rng.randint(1, 9)) % 10
+            for digit, same in zip(digits, agree)]
 
 
 def shifted_by(answer: list[int], expected: list[int]) -> int | None:
