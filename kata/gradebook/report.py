@@ -132,7 +132,7 @@ table { border-collapse: collapse; width: 100%; margin: 0.6rem 0 1.6rem; font-si
 th, td { border-bottom: 1px solid #e3e7ee; padding: 0.35rem 0.5rem; text-align: left;
          vertical-align: top; }
 th { background: #f3f5f8; } .n { text-align: right; font-variant-numeric: tabular-nums; }
-code { font-size: 0.85em; color: #45506a; } img { max-width: 100%; }
+code { font-size: 0.85em; color: #45506a; word-break: break-all; } img { max-width: 100%; }
 .flag { color: #a12a1a; font-weight: 600; } .ok { color: #2b7a4b; }
 .muted { color: #6b7280; }
 """
@@ -193,7 +193,9 @@ def page(rows: list[Row], mistakes: list[Mistake], pictures: dict[str, bytes],
     if mistakes:
         parts.append(table(
             ["#", "learners", "step", "mistake (what the test catches)", "test", "who"],
-            [[str(rank), str(len(m.learners)), e(step_name(m.step)), e(m.text),
+            [[str(rank), str(len(m.learners)),
+              f'<span title="{e(step_name(m.step))}">{e(m.step.replace("step", "step "))}</span>',
+              e(m.text),
               f"<code>{e(m.nodeid)}</code>", names(m.learners)]
              for rank, m in enumerate(mistakes, 1)], {0, 1}))
     else:

@@ -1,7 +1,8 @@
 """`make bench`: the demo against the pytorch/examples recipe, timed side by side.
 
-    make bench                                    # both programs 3 times on this machine
-    kata bench --repeats 0 --suite      # only the learner's feedback time
+    make bench                          # both programs 3 times, then one step's feedback,
+                                        # cold and warm, step by step
+    kata bench --repeats 0 --suite      # only the learner's feedback times
     kata bench --device cuda            # on a GPU
 
 Each run is a fresh process, timed from its launch (imports included) to the end of the
@@ -83,6 +84,55 @@ def time_suite(python: str) -> None:
               "(the reference, graded)", flush=True)
 
 
+def cpu_description() -> str:
+    """The CPU a figure comes from: its model, cores, and whether it computes bfloat16 natively
+    (which decides the demo's --precision auto)."""
+    model, flags = "unknown CPU", ""
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            key, _, value = line.partition(":")
+            if key.strip() == "model name":
+                model = value.strip()
+            elif key.strip() == "flags":
+                flags = value
+    except OSError:
+        pass
+    native = "avx512_bf16" in flags.split() or "amx_bf16" in flags.split()
+    return (f"{model}, {os.cpu_count()} cores, bfloat16 "
+            f"{'native (avx512_bf16)' if native else 'not native'}")
+
+
+def time_feedback(python: str, repeats: int = 3) -> None:
+    """One step's feedback, cold (a fresh pytest: the imports every time) against warm (a run
+    forked from kata.loop.warm's server, as `kata watch` and the notebook run it)."""
+    from kata.loop.warm import WarmRunner
+
+    print("\none step's feedback, wall seconds (pytest --impl solutions --step N; median of "
+          f"{repeats}):", flush=True)
+    runner = WarmRunner()
+    started = time.perf_counter()
+    runner.start()
+    print(f"  warm server start (imports, once): {time.perf_counter() - started:.1f} s")
+    print(f"  {'step':<10} {'cold':>6} {'warm':>6}")
+    root = Path(__file__).resolve().parents[2]
+    for step in range(1, 9):
+        args = ["--impl", "solutions", "--step", str(step), "-q", "-p", "no:cacheprovider"]
+        cold, warm = [], []
+        for _ in range(repeats):
+            launched = time.perf_counter()
+            subprocess.run([python, "-m", "pytest", *args], cwd=root, check=True,
+                           stdout=subprocess.DEVNULL)
+            cold.append(time.perf_counter() - launched)
+            launched = time.perf_counter()
+            code, output = runner.run(args, root)
+            warm.append(time.perf_counter() - launched)
+            if code != 0:
+                raise SystemExit(f"the warm run of step {step} failed:\n{output[-2000:]}")
+        print(f"  step {step:<5} {statistics.median(cold):5.1f}s {statistics.median(warm):5.1f}s",
+              flush=True)
+    runner.close()
+
+
 def compare(args: argparse.Namespace) -> None:
     """Run the demo and the baseline args.repeats times each, alternating; print the table."""
     python = sys.executable
@@ -125,10 +175,15 @@ def main(argv=None) -> int:
     parser.add_argument("--demo-args", default="", help="extra options for the demo")
     parser.add_argument("--suite", action="store_true",
                         help="also time the solutions' test suite and each step's tests")
+    parser.add_argument("--no-feedback", action="store_true",
+                        help="leave out the cold and warm one-step feedback times")
     args = parser.parse_args(argv)
 
+    print(f"CPU: {cpu_description()}", flush=True)
     if args.repeats > 0:
         compare(args)
+    if not args.no_feedback:
+        time_feedback(sys.executable)
     if args.suite:
         time_suite(sys.executable)
     return 0

@@ -41,3 +41,12 @@ def test_a_row_counts_the_runs_that_reached_the_target():
     row = summary_row("demo", [run, {**run, "launch_to_target": None}])
     assert row[:3] == ["demo", "1/2", "10.0 s"]
     assert row[3] == "99.10 (99.10-99.10) %"
+
+
+def test_every_figure_says_which_cpu_it_comes_from():
+    """Catches: figures that do not say whether bfloat16 was native, which decides the demo's
+    speed (--precision auto)."""
+    from kata.proofs.bench import cpu_description
+
+    described = cpu_description()
+    assert "cores" in described and "bfloat16" in described, described

@@ -12,7 +12,7 @@ from fakes import ALL_WRITTEN, WRITTEN, WRONG
 
 from kata.loop.hints import first_hint, load_hints
 from kata.loop.progress import DONE, NOT_RUN, SKIPPED, StepResult
-from kata.loop.watch import watch_command
+from kata.loop.watch import READY
 
 pytest_plugins = ["pytester"]
 
@@ -168,31 +168,34 @@ def test_every_step_has_three_or_more_distinct_hints():
 # ---------------------------------------------------------------- make watch
 
 
-def wait_for_runs(log: Path, runs: int, seconds: float = 30) -> str:
-    """The watch's output once it has finished `runs` runs (its debug log says when)."""
+def wait_for_runs(log: Path, runs: int, seconds: float = 60) -> str:
+    """The watch's output once it has finished `runs` runs (it says so after each)."""
     deadline = time.monotonic() + seconds
     while time.monotonic() < deadline:
-        # ptw drops a save made before it has wrapped up the run before (a person never saves
-        # that fast), so wait for its "Trigger released" rather than for pytest's output.
-        if log.read_text().count("Trigger released") >= runs:
+        if log.read_text().count(READY) >= runs:
             return log.read_text()
-        time.sleep(0.2)
+        time.sleep(0.1)
     pytest.fail(f"the watch did not finish {runs} run(s); its output:\n{log.read_text()}")
 
 
 def test_watch_reruns_the_current_step_when_a_file_is_saved(fake_kata):
+    """Catches: a watch that misses a save, runs every step, or keeps a module it imported
+    before the save (the warm runner must import the learner's code afresh)."""
     log = fake_kata.path / "watch.log"
-    command = [*watch_command("fake"), "-p", "no:cacheprovider"]
+    command = [sys.executable, "-m", "kata", "watch", "-p", "no:cacheprovider"]
     with open(log, "w") as out:
         watcher = subprocess.Popen(command, cwd=fake_kata.path, stdout=out,
                                    stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                   env={**os.environ, "PTW_DEBUG": "1"})
+                                   env={**os.environ, "KATA_IMPL": "fake"})
     try:
         assert "step 1    todo" in wait_for_runs(log, 1)  # the first run, at once
         fake_kata.write({1: WRITTEN})  # the learner saves step 1
         output = wait_for_runs(log, 2)
         assert "now 1/8: step 1 now done" in output
         assert "step 2 " not in output  # only the current step ran; the next run moves on
+        fake_kata.write({1: WRITTEN, 2: WRONG})  # step 2, written wrong
+        output = wait_for_runs(log, 3).rsplit(READY, 2)[1]
+        assert "step 2" in output and "failing" in output, output
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
