@@ -161,6 +161,11 @@ def row_of(folder: Path, learner: str, max_score: float) -> book.Row:
     return row
 
 
+def stopped(signum, frame):
+    """SIGTERM (a killed job, a cancelled CI run) stops the class as Ctrl-C does."""
+    raise KeyboardInterrupt
+
+
 def grade_class(folder: Path, out: Path, root: Path, jobs: int, fresh: bool,
                 pytest_args: list[str]) -> list[book.Row]:
     """Grade every submission of `folder` not already graded; every learner's row."""
@@ -175,6 +180,7 @@ def grade_class(folder: Path, out: Path, root: Path, jobs: int, fresh: bool,
         print(f"{len(found) - len(todo)} of {len(found)} already graded (unchanged since): "
               "not graded again" + ("" if todo else "; --fresh grades everyone again"))
     started = time.monotonic()
+    signal.signal(signal.SIGTERM, stopped)
     with ThreadPoolExecutor(max_workers=jobs) as pool:
         pending = {pool.submit(grader.grade, s): s for s in todo}
         try:

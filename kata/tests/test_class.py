@@ -183,7 +183,7 @@ def test_a_stopped_run_goes_on_where_it_stopped(tmp_path):
     deadline = time.monotonic() + 300
     while not list(out.glob(f"learners/*/{RECORD}")) and time.monotonic() < deadline:
         time.sleep(0.2)
-    first.send_signal(signal.SIGINT)
+    first.send_signal(signal.SIGTERM)  # a killed job; Ctrl-C takes the same way out
     printed = first.communicate(timeout=120)[0]
     assert first.returncode == 130, printed
     assert "run the same command again" in printed
