@@ -53,7 +53,7 @@ class Grader:
         self.max_score = config.max_score
         self.limit = config.run_limit_s + config.hard_kill_grace_s + OVERHEAD_S
         self.kata_digest = hashlib.sha256((root / MANIFEST_NAME).read_bytes()).hexdigest()
-        self.running: dict[int, int] = {}  # pid -> process group
+        self.running: set[int] = set()  # each grading leads a process group of its own
         self.lock = threading.Lock()
         self.stopping = False
 
@@ -109,7 +109,7 @@ class Grader:
                                        stdout=log, stderr=subprocess.STDOUT,
                                        start_new_session=True)
         with self.lock:
-            self.running[process.pid] = process.pid
+            self.running.add(process.pid)
         deadline = time.monotonic() + self.limit
         status, usage, problem = None, None, ""
         while status is None:
@@ -123,7 +123,7 @@ class Grader:
                 time.sleep(0.2)
         process.returncode = os.waitstatus_to_exitcode(status)  # Popen must not wait again
         with self.lock:
-            self.running.pop(process.pid, None)
+            self.running.discard(process.pid)
         if not problem and not (out / RESULTS).exists():
             problem = f"grading wrote no results (exit {process.returncode}); see grade.log"
         # ru_maxrss: the largest process of the tree, in KiB on Linux and bytes on macOS.
@@ -135,7 +135,7 @@ class Grader:
         """End every grading still running: `kata grade` ends its own test run on SIGTERM."""
         self.stopping = True
         with self.lock:
-            groups = list(self.running.values())
+            groups = list(self.running)
         for group in groups:
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(group, signal.SIGTERM)
