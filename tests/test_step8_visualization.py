@@ -35,15 +35,26 @@ BUMPY_LOSSES = [3 / (1 + epoch) + epoch % 3 / 10 for epoch in range(20)]
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-@pytest.fixture
-def digits() -> TensorDigits:
+def the_digits() -> TensorDigits:
     images = torch.stack([image_predicted_as(digit, seed=i) for i, digit in enumerate(PREDICTED)])
     return TensorDigits(images, torch.tensor(LABELS))
 
 
 @pytest.fixture
+def digits() -> TensorDigits:
+    return the_digits()
+
+
+@pytest.fixture
 def reader(device) -> PixelReader:
     return PixelReader().to(device)
+
+
+@pytest.fixture(scope="module")
+def default_figure(step8, device):
+    """plot_predictions with its defaults (12 images in 6 columns), drawn once for the tests
+    that only read it: each axes costs tens of milliseconds to build."""
+    return step8.plot_predictions(PixelReader().to(device), the_digits(), device)
 
 
 def shown_image(ax) -> np.ndarray:
@@ -68,20 +79,20 @@ def png_size(path: Path) -> tuple[int, int]:
 # ---------------------------------------------------------------- plot_predictions
 
 
-def test_plot_predictions_returns_figure(step8, reader, digits, device):
+def test_plot_predictions_returns_figure(default_figure):
     """plot_predictions returns a matplotlib Figure."""
-    fig = step8.plot_predictions(reader, digits, device)
-    assert isinstance(fig, Figure), (
-        f"plot_predictions returned {type(fig).__name__} -- return the Figure, e.g. from "
-        "plt.subplots(...)"
+    assert isinstance(default_figure, Figure), (
+        f"plot_predictions returned {type(default_figure).__name__} -- return the Figure, e.g. "
+        "from plt.subplots(...)"
     )
 
 
 @pytest.mark.parametrize(("count", "cols"), [(DEFAULT_COUNT, 6), (5, 6), (7, 3)])
-def test_plot_predictions_draws_one_axes_per_image(step8, reader, digits, device, count, cols):
+def test_plot_predictions_draws_one_axes_per_image(step8, reader, digits, device, count, cols,
+                                                    request):
     """Catches: showing a fixed number of images, or leaving empty grid cells in the figure."""
     if count == DEFAULT_COUNT:
-        fig = step8.plot_predictions(reader, digits, device)  # the defaults: 12 images, 6 columns
+        fig = request.getfixturevalue("default_figure")  # the defaults: 12 images, 6 columns
     else:
         fig = step8.plot_predictions(reader, digits, device, count=count, cols=cols)
     assert len(fig.axes) == count, (
@@ -156,10 +167,9 @@ def test_plot_predictions_turns_ticks_off(step8, reader, digits, device):
         )
 
 
-def test_plot_predictions_titles_show_the_prediction(step8, reader, digits, device):
+def test_plot_predictions_titles_show_the_prediction(default_figure):
     """Catches: titles with only the true label, or a prediction made for the wrong image."""
-    fig = step8.plot_predictions(reader, digits, device)
-    predicted = [title_number(ax, "pred") for ax in panels(fig)]
+    predicted = [title_number(ax, "pred") for ax in panels(default_figure)]
     assert predicted == PREDICTED[:DEFAULT_COUNT], (
         f"plot_predictions: the titles say pred {predicted}, but the model predicts "
         f"{PREDICTED[:DEFAULT_COUNT]} -- predict every image and put each image's own "
@@ -167,10 +177,9 @@ def test_plot_predictions_titles_show_the_prediction(step8, reader, digits, devi
     )
 
 
-def test_plot_predictions_titles_show_the_true_label(step8, reader, digits, device):
+def test_plot_predictions_titles_show_the_true_label(default_figure):
     """Catches: the prediction and the true label swapped in the title."""
-    fig = step8.plot_predictions(reader, digits, device)
-    true = [title_number(ax, "true") for ax in panels(fig)]
+    true = [title_number(ax, "true") for ax in panels(default_figure)]
     assert true == LABELS[:DEFAULT_COUNT], (
         f"plot_predictions: the titles say true {true}, but the labels are "
         f"{LABELS[:DEFAULT_COUNT]} -- put the dataset's label after `true:` and the "
@@ -178,11 +187,9 @@ def test_plot_predictions_titles_show_the_true_label(step8, reader, digits, devi
     )
 
 
-def test_plot_predictions_colours_titles_green_if_right_red_if_wrong(step8, reader, digits,
-                                                                    device):
+def test_plot_predictions_colours_titles_green_if_right_red_if_wrong(default_figure):
     """Catches: the title colours swapped, or every title in the same colour."""
-    fig = step8.plot_predictions(reader, digits, device)
-    colours = [colour_name(ax.title.get_color()) for ax in panels(fig)]
+    colours = [colour_name(ax.title.get_color()) for ax in panels(default_figure)]
     expected = ["green" if predicted == label else "red"
                 for predicted, label in zip(PREDICTED, LABELS)][:DEFAULT_COUNT]
     assert colours == expected, (

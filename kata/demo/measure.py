@@ -10,6 +10,7 @@ class Clock:
 
     def __init__(self):
         self.started = time.perf_counter()
+        self.started_unix = time.time()  # for another process to time this one from its launch
         self.phases: dict[str, float] = {}
 
     def elapsed(self) -> float:

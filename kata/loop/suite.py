@@ -6,7 +6,9 @@
     kata check           ruff, grading.sha256, the tooling's tests, solutions/ all done,
                          exercises/ all todo (the parts a handout has)
 
-Each run is a pytest in a process of its own, as in a terminal.
+Each run is a pytest in a process of its own, as in a terminal. In a terminal, `kata test`
+leaves a warm server behind (kata/loop/server.py): the next runs are forked from it and skip
+the imports, a few seconds each.
 """
 
 import argparse
@@ -14,6 +16,8 @@ import os
 import subprocess
 import sys
 from pathlib import Path
+
+from kata.loop import server
 
 QUIET = ["-q", "--tb=no", "-rN"]  # the board says what to do next
 VERBOSE = ["-v", "--tb=short"]
@@ -34,9 +38,19 @@ def test_main(argv=None) -> int:
     parser.add_argument("-v", "--verbose", action="store_true",
                         help="pytest's full output: every test's name and the tracebacks")
     args, pytest_args = parser.parse_known_args(argv)
-    return pytest(*(["--impl", args.impl] if args.impl else []),
-                  *(["--step", args.step] if args.step else []),
-                  *(VERBOSE if args.verbose else QUIET), *pytest_args)
+    run = [*(["--impl", args.impl] if args.impl else []),
+           *(["--step", args.step] if args.step else []),
+           *(VERBOSE if args.verbose else QUIET), *pytest_args]
+    code = server.run(run)
+    if code is not None:
+        return code
+    code = pytest(*run)
+    if server.wanted():
+        server.start()
+        print(f"kata test: the next runs start warm: a process in the background keeps torch "
+              f"and the other libraries imported for {server.IDLE_S / 60:.0f} minutes "
+              "(KATA_WARM=0 turns it off)", file=sys.stderr)
+    return code
 
 
 def check_main(argv=None) -> int:

@@ -1,6 +1,6 @@
 """A warm test runner: pytest runs without paying for the imports each time.
 
-Importing torch, torchvision, matplotlib, Hypothesis and pytest takes most of a one-step run
+Importing torch, torchvision, matplotlib and pytest takes most of a one-step run
 (about 4 s of 5 on a 2-core laptop). `WarmRunner` starts one server process that imports them
 once; each run is then a child forked from it, which starts pytest at once and imports the
 kata's conftest, the tests and the learner's modules fresh (the server never imports them),
@@ -14,15 +14,19 @@ The server speaks one JSON object per line on its standard input and output. For
 a POSIX system; elsewhere `run` starts a fresh pytest each time.
 """
 
+import gc
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
 from pathlib import Path
 
-PRELOADED = ("torch", "torchvision", "matplotlib.pyplot", "hypothesis", "pytest", "PIL.Image",
-             "tqdm", "numpy")
+# Not Hypothesis: it is a pytest plugin, whose modules pytest rewrites for its assertion
+# messages when it imports them; imported before, they would differ from a cold run's (and
+# pytest would warn). It costs about 0.1 s.
+PRELOADED = ("torch", "torchvision", "matplotlib.pyplot", "pytest", "PIL.Image", "tqdm", "numpy")
 
 
 def preload() -> None:
@@ -34,35 +38,75 @@ def preload() -> None:
     matplotlib.use("Agg")
     for name in PRELOADED:
         importlib.import_module(name)
+    draw_once()
+    # What is loaded now lives as long as the server: the garbage collector of each run (and
+    # pytest collects at its end, several times) need not walk through it again.
+    gc.freeze()
+
+
+def draw_once() -> None:
+    """Draw and save one small figure of images and titles: matplotlib loads its fonts, lays
+    out text and sets up its PNG writer on first use, once here instead of in every run."""
+    import io
+
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, 2, figsize=(2, 1), layout="constrained")
+    for ax in axes:
+        ax.imshow([[0.0, 1.0], [1.0, 0.0]], cmap="gray")
+        ax.set_title("7 (true 1)", color="red")
+        ax.plot([0, 1], [0, 1])
+    fig.savefig(io.BytesIO(), format="png")
+    plt.close(fig)
+
+
+def fork_pytest(args: list[str], cwd: str, environ: dict[str, str], stdio: list[int]) -> int:
+    """Fork a child of this (preloaded) process that runs pytest `args` in `cwd` with exactly
+    `environ`, on the file descriptors `stdio` (its stdin, stdout, stderr): its process id.
+    The child leads a process group of its own, so that a signal reaches what it starts too."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    pid = os.fork()
+    if pid:
+        return pid
+    status = 3  # the child: never returns into the server's loop
+    try:
+        os.setpgid(0, 0)
+        for number in (signal.SIGTERM, signal.SIGCHLD):  # as in a fresh process
+            signal.signal(number, signal.SIG_DFL)
+        for target, fd in enumerate(stdio):
+            os.dup2(fd, target)
+        # Fresh streams over the new descriptors, open for the child's life: line by line
+        # where they are a terminal.
+        sys.stdin = open(0, closefd=False)  # noqa: SIM115
+        sys.stdout = open(1, "w", buffering=1 if os.isatty(1) else -1,  # noqa: SIM115
+                          closefd=False)
+        sys.stderr = open(2, "w", buffering=1, closefd=False,  # noqa: SIM115
+                          errors="backslashreplace")
+        os.chdir(cwd)
+        os.environ.clear()
+        os.environ.update(environ)
+        sys.path.insert(0, cwd)
+        sys.argv = ["pytest", *args]
+        import pytest
+
+        status = int(pytest.main(args))
+    except BaseException:
+        import traceback
+
+        traceback.print_exc()
+    finally:
+        sys.stdout.flush()
+        sys.stderr.flush()
+        os._exit(status)
 
 
 def run_forked(args: list[str], cwd: str, env: dict[str, str]) -> tuple[int, str]:
-    """One pytest run in a child forked from this (preloaded) process: its status and output."""
-    with tempfile.TemporaryFile() as output:
-        sys.stdout.flush()
-        sys.stderr.flush()
-        pid = os.fork()
-        if pid == 0:  # the child: never returns into the server's loop
-            status = 3
-            try:
-                os.chdir(cwd)
-                os.environ.update(env)
-                sys.path.insert(0, cwd)
-                nothing = os.open(os.devnull, os.O_RDONLY)
-                os.dup2(nothing, 0)
-                os.dup2(output.fileno(), 1)
-                os.dup2(output.fileno(), 2)
-                import pytest
-
-                status = int(pytest.main(args))
-            except BaseException:
-                import traceback
-
-                traceback.print_exc()
-            finally:
-                sys.stdout.flush()
-                sys.stderr.flush()
-                os._exit(status)
+    """One pytest run in a child forked from this process, its environment updated with
+    `env`: its status and output."""
+    with tempfile.TemporaryFile() as output, open(os.devnull) as nothing:
+        stdio = [nothing.fileno(), output.fileno(), output.fileno()]
+        pid = fork_pytest(args, cwd, os.environ | env, stdio)
         _, status = os.waitpid(pid, 0)
         output.seek(0)
         return os.waitstatus_to_exitcode(status), output.read().decode(errors="replace")

@@ -1,8 +1,8 @@
 """`kata watch` (`make watch`): re-run the current step's tests each time a file of the
 exercises is saved.
 
-Every run is forked from a warm server that imported torch, torchvision, matplotlib,
-Hypothesis and pytest once (kata.loop.warm): the board of the step is back about a second
+Every run is forked from a warm server that imported torch, torchvision, matplotlib and
+pytest once (kata.loop.warm): the board of the step is back about a second
 after the save instead of five, and the learner's modules, the tests and the kata's conftest
 are imported fresh each time, so nothing is stale. `--step current` picks, at every run, the
 first step that was not done in the run before, so the watch moves on by itself when a step

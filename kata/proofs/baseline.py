@@ -118,6 +118,7 @@ def main(argv=None) -> int:
         "train_images_per_second": len(train_loader.dataset) * len(history)
                                    / clock.phases["train"],
         "seconds": {**clock.phases, "total": clock.elapsed()},
+        "clock_started_unix": clock.started_unix,
         "peak_rss_mb": peak_memory_mb(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -1,7 +1,8 @@
 """`make bench`: the demo against the pytorch/examples recipe, timed side by side.
 
-    make bench                          # both programs 3 times, then one step's feedback,
-                                        # cold and warm, step by step
+    make bench                          # the demo (in float32 and, where the CPU computes
+                                        # bfloat16 natively, in bfloat16) and the baseline 3
+                                        # times, then one step's feedback, cold and warm
     kata bench --repeats 0 --suite      # only the learner's feedback times
     kata bench --device cuda            # on a GPU
 
@@ -25,14 +26,14 @@ TARGET = 0.99
 
 
 def timed_run(command: list[str], metrics_path: Path) -> dict:
-    """Run one program to the end; its metrics.json with the launch-to-target time added."""
-    launched = time.perf_counter()
+    """Run one program to the end; its metrics.json with the launch-to-target time added:
+    from the launch to the moment its clock read the target (its exit not counted)."""
+    launched, launched_unix = time.perf_counter(), time.time()
     subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-    wall = time.perf_counter() - launched
     metrics = json.loads(metrics_path.read_text())
-    startup = wall - metrics["seconds"]["total"]  # interpreter, imports, and exit
+    startup = metrics["clock_started_unix"] - launched_unix  # interpreter and imports
     reached = metrics["seconds_to_target"]
-    metrics["wall_seconds"] = wall
+    metrics["wall_seconds"] = time.perf_counter() - launched
     metrics["launch_to_target"] = None if reached is None else startup + reached
     return metrics
 
@@ -102,68 +103,97 @@ def cpu_description() -> str:
             f"{'native (avx512_bf16)' if native else 'not native'}")
 
 
-def time_feedback(python: str, repeats: int = 3) -> None:
-    """One step's feedback, cold (a fresh pytest: the imports every time) against warm (a run
-    forked from kata.loop.warm's server, as `kata watch` and the notebook run it)."""
-    from kata.loop.warm import WarmRunner
+def kata_test(python: str, root: Path, step: int, warm: bool) -> float:
+    """Wall seconds of `kata test STEP --impl solutions`, as a learner runs it: cold (a fresh
+    pytest, the imports every time) or forked from the warm server."""
+    launched = time.perf_counter()
+    subprocess.run([python, "-m", "kata", "test", str(step), "--impl", "solutions",
+                    "-p", "no:cacheprovider"], cwd=root, check=True, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL, env=os.environ | {"KATA_WARM": "1" if warm else "0"})
+    return time.perf_counter() - launched
 
-    print("\none step's feedback, wall seconds (pytest --impl solutions --step N; median of "
-          f"{repeats}):", flush=True)
-    runner = WarmRunner()
-    started = time.perf_counter()
-    runner.start()
-    print(f"  warm server start (imports, once): {time.perf_counter() - started:.1f} s")
-    print(f"  {'step':<10} {'cold':>6} {'warm':>6}")
+
+def time_feedback(python: str, repeats: int = 3) -> None:
+    """One step's feedback, cold against warm: `kata test N` from launch to its board, without
+    and with the warm server (kata/loop/server.py) that a first run in a terminal leaves."""
+    from kata.loop import server
+
     root = Path(__file__).resolve().parents[2]
-    for step in range(1, 9):
-        args = ["--impl", "solutions", "--step", str(step), "-q", "-p", "no:cacheprovider"]
-        cold, warm = [], []
-        for _ in range(repeats):
-            launched = time.perf_counter()
-            subprocess.run([python, "-m", "pytest", *args], cwd=root, check=True,
-                           stdout=subprocess.DEVNULL)
-            cold.append(time.perf_counter() - launched)
-            launched = time.perf_counter()
-            code, output = runner.run(args, root)
-            warm.append(time.perf_counter() - launched)
-            if code != 0:
-                raise SystemExit(f"the warm run of step {step} failed:\n{output[-2000:]}")
-        print(f"  step {step:<5} {statistics.median(cold):5.1f}s {statistics.median(warm):5.1f}s",
-              flush=True)
-    runner.close()
+    print("\none step's feedback, wall seconds of `kata test N --impl solutions` (median of "
+          f"{repeats}):", flush=True)
+    os.chdir(root)  # the server's socket lies in the kata's .kata/
+    os.environ["KATA_WARM"] = "1"
+    started = time.perf_counter()
+    server.start()
+    kata_test(python, root, 1, warm=True)  # answered once the server has imported everything
+    print(f"  warm server start (imports, once) and a first run: "
+          f"{time.perf_counter() - started:.1f} s")
+    print(f"  {'step':<10} {'cold':>6} {'warm':>6}")
+    try:
+        for step in range(1, 9):
+            cold, warm = [], []
+            for _ in range(repeats):
+                cold.append(kata_test(python, root, step, warm=False))
+                warm.append(kata_test(python, root, step, warm=True))
+            print(f"  step {step:<5} {statistics.median(cold):5.1f}s "
+                  f"{statistics.median(warm):5.1f}s", flush=True)
+    finally:
+        server.stop()
+
+
+def demo_programs(device: str, demo_args: str) -> list[tuple[str, list[str]]]:
+    """The demo's runs to time: on a CPU that computes bfloat16 natively, both precisions
+    (float32 is what a CPU without it gets); elsewhere the demo as it picks."""
+    import torch
+
+    from kata.device import bfloat16_pays
+
+    if device == "cpu" and "--precision" not in demo_args and \
+            bfloat16_pays(torch.device("cpu")):
+        return [(f"kata demo ({device}, {precision})", ["--precision", precision])
+                for precision in ("float32", "bfloat16")]
+    return [(f"kata demo ({device})", [])]
 
 
 def compare(args: argparse.Namespace) -> None:
     """Run the demo and the baseline args.repeats times each, alternating; print the table."""
     python = sys.executable
-    runs: dict[str, list[dict]] = {"demo": [], "baseline": []}
+    programs = demo_programs(args.device, args.demo_args)
+    runs: dict[str, list[dict]] = {name: [] for name, _ in programs}
+    baseline = f"pytorch/examples ({args.device})"
+    runs[baseline] = []
     print(f"{args.repeats} runs of each on {args.device}, {os.cpu_count()} CPUs; "
           f"MNIST_ROOT={os.environ.get('MNIST_ROOT', 'data')}", flush=True)
     with tempfile.TemporaryDirectory(prefix="kata-bench-") as scratch:
         for repeat in range(args.repeats):
-            out = Path(scratch) / f"demo-{repeat}"
-            runs["demo"].append(timed_run(
-                [python, "-m", "kata", "demo", "--quiet", "--device", args.device,
-                 "--seed", str(repeat), "--out", str(out), *args.demo_args.split()],
-                out / "metrics.json"))
+            for index, (name, extra) in enumerate(programs):
+                out = Path(scratch) / f"demo-{repeat}-{index}"
+                runs[name].append(timed_run(
+                    [python, "-m", "kata", "demo", "--quiet", "--device", args.device,
+                     "--seed", str(repeat), "--out", str(out), *extra,
+                     *args.demo_args.split()],
+                    out / "metrics.json"))
             metrics = Path(scratch) / f"baseline-{repeat}.json"
-            runs["baseline"].append(timed_run(
+            runs[baseline].append(timed_run(
                 [python, "-m", "kata.proofs.baseline", "--device", args.device,
                  "--seed", str(repeat + 1), "--stop-at", str(TARGET), "--out", str(metrics)],
                 metrics))
-            print(f"run {repeat + 1}: demo {runs['demo'][-1]['wall_seconds']:.1f} s, "
-                  f"baseline {runs['baseline'][-1]['wall_seconds']:.1f} s", flush=True)
+            print(f"run {repeat + 1}: " + ", ".join(
+                f"{name} {done[-1]['wall_seconds']:.1f} s" for name, done in runs.items()),
+                flush=True)
 
     print()
-    print_table([summary_row(f"kata demo ({args.device})", runs["demo"]),
-                 summary_row(f"pytorch/examples ({args.device})", runs["baseline"])])
-    demo_times, baseline_times = ([run["launch_to_target"] for run in runs[name]]
-                                  for name in ("demo", "baseline"))
-    if None in demo_times or None in baseline_times:
-        print("\nspeed-up: not every run reached 99.0%; see the table")
-    else:
-        ratio = statistics.median(baseline_times) / statistics.median(demo_times)
-        print(f"\nspeed-up to {TARGET:.1%}: {ratio:.1f}x (median launch-to-target time)")
+    print_table([summary_row(name, done) for name, done in runs.items()])
+    baseline_times = [run["launch_to_target"] for run in runs[baseline]]
+    print()
+    for name, _ in programs:
+        demo_times = [run["launch_to_target"] for run in runs[name]]
+        if None in demo_times or None in baseline_times:
+            print(f"speed-up of {name}: not every run reached 99.0%; see the table")
+        else:
+            ratio = statistics.median(baseline_times) / statistics.median(demo_times)
+            print(f"speed-up of {name} to {TARGET:.1%}: {ratio:.1f}x (median launch-to-target "
+                  "time)")
 
 
 def main(argv=None) -> int:

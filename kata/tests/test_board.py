@@ -2,13 +2,15 @@
 
 import json
 import os
+import re
+import signal
 import subprocess
 import sys
 import time
 from pathlib import Path
 
 import pytest
-from fakes import ALL_WRITTEN, WRITTEN, WRONG
+from fakes import ALL_WRITTEN, HANGS, WRITTEN, WRONG
 
 from kata.loop.hints import first_hint, load_hints
 from kata.loop.progress import DONE, NOT_RUN, SKIPPED, StepResult
@@ -94,7 +96,8 @@ def test_step_current_runs_the_first_step_not_done_in_the_last_run(fake_kata):
     fake_kata.write({1: WRITTEN, 2: WRITTEN})
     fake_kata.run()
     result = fake_kata.run("--step", "current")
-    result.stdout.fnmatch_lines(["kata: step 3 of fake", "step 3 *todo*", "*23 deselected*"])
+    # Only step 3's file is collected: a one-step run imports no other step's tests.
+    result.stdout.fnmatch_lines(["kata: step 3 of fake", "collected 3 items", "step 3 *todo*"])
 
 
 def test_step_current_starts_at_step_1_without_a_history(fake_kata):
@@ -199,3 +202,62 @@ def test_watch_reruns_the_current_step_when_a_file_is_saved(fake_kata):
     finally:
         watcher.terminate()
         watcher.wait(timeout=10)
+
+
+# ---------------------------------------------------------------- make test, warm
+
+
+def kata_test(kata: Path, *args: str, warm: str = "1", timeout: float = 120
+              ) -> subprocess.CompletedProcess:
+    command = [sys.executable, "-m", "kata", "test", "1", "--impl", "fake",
+               "-p", "no:cacheprovider", *args]
+    env = {**os.environ, "KATA_WARM": warm, "KATA_WARM_IDLE_S": "120"}
+    return subprocess.run(command, cwd=kata, capture_output=True, text=True, timeout=timeout,
+                          env=env)
+
+
+def the_board(output: str) -> list[str]:
+    """The run's output without what differs from one run to the next: times, the history."""
+    return [re.sub(r" in [0-9.]+s$", "", line) for line in output.splitlines()
+            if not line.startswith(("last run:", "kata test:"))]
+
+
+def wait_for_log(kata: Path, text: str, seconds: float = 60) -> str:
+    log = kata / ".kata" / "warm.log"
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if log.exists() and text in log.read_text():
+            return log.read_text()
+        time.sleep(0.1)
+    pytest.fail(f"the warm server never logged {text!r}; its log:\n"
+                f"{log.read_text() if log.exists() else '(none)'}")
+
+
+def test_repeated_kata_test_runs_warm_fresh_and_the_same_as_cold(fake_kata):
+    """Catches: a second `kata test` that pays the imports again (no warm server), a warm run
+    that keeps the learner's module from before a save or prints another board than a cold
+    run, and a hang that takes the server down with it instead of only its own run."""
+    kata = fake_kata.path
+    fake_kata.write({1: WRITTEN})
+    first = kata_test(kata)  # cold, and it leaves the server behind
+    assert "step 1    done" in first.stdout, first.stdout + first.stderr
+    server = int(re.search(r"server (\d+) on", wait_for_log(kata, "server ")).group(1))
+    try:
+        fake_kata.write({1: WRONG})  # the learner saves: the warm run must see it
+        warm = kata_test(kata)
+        assert "pytest --impl fake --step 1" in wait_for_log(kata, "exit 1"), \
+            "the second run did not go to the warm server"
+        cold = kata_test(kata, warm="0")
+        assert warm.returncode == cold.returncode == 1
+        assert the_board(warm.stdout) == the_board(cold.stdout), warm.stdout
+        assert "step 1    failing" in warm.stdout
+
+        fake_kata.write({1: HANGS})
+        with pytest.raises(subprocess.TimeoutExpired):  # the client is killed at the timeout
+            kata_test(kata, timeout=8)
+        wait_for_log(kata, "the client left: stopped")  # and its run with it
+        fake_kata.write({1: WRITTEN})
+        assert "step 1    done" in kata_test(kata).stdout  # the server still answers
+        assert wait_for_log(kata, "pytest").count("exit 0") == 1
+    finally:
+        os.kill(server, signal.SIGTERM)
