@@ -1,6 +1,7 @@
 """kata.demo end to end on a tiny fake MNIST: what it prints, the files it writes, its errors."""
 
 import json
+import platform
 
 import matplotlib.pyplot as plt
 import pytest
@@ -10,6 +11,7 @@ from kata.demo import run as demo
 from kata.demo.checkpoint import load_weights
 from kata.demo.evaluation import predict_and_score
 from kata.demo.inmemory import load_split
+from kata.demo.speed import fuse, keep_freed_memory
 from kata.device import bfloat16_pays
 from kata.steps import load_step
 from kata.testing import write_fake_mnist
@@ -158,3 +160,39 @@ def test_an_ensemble_trains_each_network_and_loads_back(fake_root, tmp_path, cap
         metrics["test_accuracy"]
     assert run_demo(fake_root, again, "--load", str(out / "model.pt")) == 1
     assert "pass --ensemble 2" in capsys.readouterr().err
+
+
+def trained_weights(make_optimizer, fused: bool) -> tuple[bool, torch.Tensor]:
+    """Five updates of a small layer: whether fuse() switched the optimizer, and the weights."""
+    torch.manual_seed(0)
+    layer = torch.nn.Linear(5, 3)
+    optimizer = make_optimizer(layer.parameters())
+    switched = fused and fuse(optimizer, torch.device("cpu"))
+    for _ in range(5):
+        optimizer.zero_grad()
+        layer(torch.ones(4, 5)).pow(2).sum().backward()
+        optimizer.step()
+    return switched, layer.weight.detach()
+
+
+@pytest.mark.parametrize("make_optimizer", [
+    lambda params: torch.optim.Adam(params, lr=0.01),
+    lambda params: torch.optim.SGD(params, lr=0.1, momentum=0.9),
+], ids=["Adam", "SGD"])
+def test_a_fused_optimizer_makes_the_same_updates(make_optimizer):
+    """Catches: a speed-up of the demo that changes what the learner's optimizer computes."""
+    switched, fused = trained_weights(make_optimizer, fused=True)
+    _, plain = trained_weights(make_optimizer, fused=False)
+    assert switched
+    assert torch.allclose(fused, plain, atol=1e-6), "the fused optimizer updated differently"
+
+
+def test_an_optimizer_without_a_fused_kind_is_left_alone():
+    """Catches: switching an optimizer that has no fused implementation (RMSprop)."""
+    switched, _ = trained_weights(lambda params: torch.optim.RMSprop(params, lr=0.01), True)
+    assert not switched
+
+
+@pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
+def test_malloc_keeps_freed_memory_where_glibc_allows():
+    assert keep_freed_memory()
