@@ -91,8 +91,11 @@ def run(args: list[str]) -> int | None:
         sys.stdout.flush()
         sys.stderr.flush()
         request = {"args": args, "cwd": os.getcwd(), "env": dict(os.environ)}
-        socket.send_fds(connection, [b"R"], [0, 1, 2])
-        connection.sendall(json.dumps(request).encode() + b"\n")
+        try:
+            socket.send_fds(connection, [b"R"], [0, 1, 2])
+            connection.sendall(json.dumps(request).encode() + b"\n")
+        except OSError:  # no terminal to hand over (a closed stdin, say): run cold
+            return None
         child = json.loads(replies.readline() or "{}").get("pid")
         if child is None:
             return None  # the server went away before it forked: nothing ran yet

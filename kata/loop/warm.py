@@ -88,6 +88,10 @@ def fork_pytest(args: list[str], cwd: str, environ: dict[str, str], stdio: list[
         os.environ.update(environ)
         sys.path.insert(0, cwd)
         sys.argv = ["pytest", *args]
+        # The server imported the kata's own package to run; the run imports it afresh
+        # (kata/__init__.py may have changed since), as it imports everything of the kata.
+        for name in [name for name in sys.modules if name.split(".")[0] == "kata"]:
+            del sys.modules[name]
         import pytest
 
         status = int(pytest.main(args))

@@ -161,7 +161,8 @@ def compare(args: argparse.Namespace) -> None:
     programs = demo_programs(args.device, args.demo_args)
     runs: dict[str, list[dict]] = {name: [] for name, _ in programs}
     baseline = f"pytorch/examples ({args.device})"
-    runs[baseline] = []
+    if not args.no_baseline:
+        runs[baseline] = []
     print(f"{args.repeats} runs of each on {args.device}, {os.cpu_count()} CPUs; "
           f"MNIST_ROOT={os.environ.get('MNIST_ROOT', 'data')}", flush=True)
     with tempfile.TemporaryDirectory(prefix="kata-bench-") as scratch:
@@ -174,16 +175,19 @@ def compare(args: argparse.Namespace) -> None:
                      *args.demo_args.split()],
                     out / "metrics.json"))
             metrics = Path(scratch) / f"baseline-{repeat}.json"
-            runs[baseline].append(timed_run(
-                [python, "-m", "kata.proofs.baseline", "--device", args.device,
-                 "--seed", str(repeat + 1), "--stop-at", str(TARGET), "--out", str(metrics)],
-                metrics))
+            if baseline in runs:
+                runs[baseline].append(timed_run(
+                    [python, "-m", "kata.proofs.baseline", "--device", args.device,
+                     "--seed", str(repeat + 1), "--stop-at", str(TARGET), "--out", str(metrics)],
+                    metrics))
             print(f"run {repeat + 1}: " + ", ".join(
                 f"{name} {done[-1]['wall_seconds']:.1f} s" for name, done in runs.items()),
                 flush=True)
 
     print()
     print_table([summary_row(name, done) for name, done in runs.items()])
+    if baseline not in runs:
+        return
     baseline_times = [run["launch_to_target"] for run in runs[baseline]]
     print()
     for name, _ in programs:
@@ -203,6 +207,8 @@ def main(argv=None) -> int:
                         help="runs of each program (0: none, e.g. with --suite)")
     parser.add_argument("--device", default="cpu", help="cpu, cuda or mps (default: cpu)")
     parser.add_argument("--demo-args", default="", help="extra options for the demo")
+    parser.add_argument("--no-baseline", action="store_true",
+                        help="time the demo alone (the baseline takes minutes a run on a CPU)")
     parser.add_argument("--suite", action="store_true",
                         help="also time the solutions' test suite and each step's tests")
     parser.add_argument("--no-feedback", action="store_true",
