@@ -207,13 +207,22 @@ def test_watch_reruns_the_current_step_when_a_file_is_saved(fake_kata):
 # ---------------------------------------------------------------- make test, warm
 
 
-def kata_test(kata: Path, *args: str, warm: str = "1", timeout: float = 120
-              ) -> subprocess.CompletedProcess:
-    command = [sys.executable, "-m", "kata", "test", "1", "--impl", "fake",
-               "-p", "no:cacheprovider", *args]
-    env = {**os.environ, "KATA_WARM": warm, "KATA_WARM_IDLE_S": "120"}
-    return subprocess.run(command, cwd=kata, capture_output=True, text=True, timeout=timeout,
-                          env=env)
+# The learner's step, once it runs: it says so, then never returns.
+SAYS_IT_RUNS_THEN_HANGS = ("def answer():\n    open('hanging', 'w').close()\n"
+                           "    while True:\n        pass\n")
+
+
+def kata_test_command() -> list[str]:
+    return [sys.executable, "-m", "kata", "test", "1", "--impl", "fake", "-p", "no:cacheprovider"]
+
+
+def warm_env(warm: str) -> dict[str, str]:
+    return {**os.environ, "KATA_WARM": warm, "KATA_WARM_IDLE_S": "120"}
+
+
+def kata_test(kata: Path, warm: str = "1", timeout: float = 120) -> subprocess.CompletedProcess:
+    return subprocess.run(kata_test_command(), cwd=kata, capture_output=True, text=True,
+                          timeout=timeout, env=warm_env(warm))
 
 
 def the_board(output: str) -> list[str]:
@@ -236,7 +245,8 @@ def wait_for_log(kata: Path, text: str, seconds: float = 60) -> str:
 def test_repeated_kata_test_runs_warm_fresh_and_the_same_as_cold(fake_kata):
     """Catches: a second `kata test` that pays the imports again (no warm server), a warm run
     that keeps the learner's module from before a save or prints another board than a cold
-    run, and a hang that takes the server down with it instead of only its own run."""
+    run, a hang that takes the server down with it instead of only its own run, and a Ctrl-C
+    that stops the client but not its run."""
     kata = fake_kata.path
     fake_kata.write({1: WRITTEN})
     first = kata_test(kata)  # cold, and it leaves the server behind
@@ -256,6 +266,20 @@ def test_repeated_kata_test_runs_warm_fresh_and_the_same_as_cold(fake_kata):
         with pytest.raises(subprocess.TimeoutExpired):  # the client is killed at the timeout
             kata_test(kata, timeout=8)
         wait_for_log(kata, "the client left: stopped")  # and its run with it
+
+        # Ctrl-C reaches the client only (the server has a session of its own): the client
+        # passes it on, and the run ends as an interrupted cold pytest does.
+        fake_kata.write({1: SAYS_IT_RUNS_THEN_HANGS})
+        client = subprocess.Popen(
+            kata_test_command(), cwd=kata, env=warm_env("1"), text=True,
+            stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
+            preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a shell
+        deadline = time.monotonic() + 60
+        while not (kata / "hanging").exists() and time.monotonic() < deadline:
+            time.sleep(0.05)
+        client.send_signal(signal.SIGINT)
+        output, _ = client.communicate(timeout=30)
+        assert client.returncode == 2 and "KeyboardInterrupt" in output, output
         fake_kata.write({1: WRITTEN})
         assert "step 1    done" in kata_test(kata).stdout  # the server still answers
         assert wait_for_log(kata, "pytest").count("exit 0") == 1
