@@ -74,6 +74,9 @@ def fork_pytest(args: list[str], cwd: str, environ: dict[str, str], stdio: list[
         os.setpgid(0, 0)
         for number in (signal.SIGTERM, signal.SIGCHLD):  # as in a fresh process
             signal.signal(number, signal.SIG_DFL)
+        # Ctrl-C as in a terminal, even if the server was started where SIGINT is ignored (a
+        # background job): a run gets it only from a client that was interrupted itself.
+        signal.signal(signal.SIGINT, signal.default_int_handler)
         for target, fd in enumerate(stdio):
             os.dup2(fd, target)
         # Fresh streams over the new descriptors, open for the child's life: line by line

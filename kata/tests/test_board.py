@@ -274,11 +274,17 @@ def test_repeated_kata_test_runs_warm_fresh_and_the_same_as_cold(fake_kata):
             kata_test_command(), cwd=kata, env=warm_env("1"), text=True,
             stdout=subprocess.PIPE, stderr=subprocess.STDOUT,
             preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))  # as in a shell
-        deadline = time.monotonic() + 60
-        while not (kata / "hanging").exists() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        client.send_signal(signal.SIGINT)
-        output, _ = client.communicate(timeout=30)
+        try:
+            deadline = time.monotonic() + 60
+            while not (kata / "hanging").exists():
+                assert time.monotonic() < deadline, "the warm run never reached the step"
+                time.sleep(0.05)
+            client.send_signal(signal.SIGINT)
+            output, _ = client.communicate(timeout=30)
+        except (AssertionError, subprocess.TimeoutExpired) as error:
+            client.kill()
+            log = (kata / ".kata" / "warm.log").read_text()
+            pytest.fail(f"Ctrl-C did not end the warm run ({error}); the server's log:\n{log}")
         assert client.returncode == 2 and "KeyboardInterrupt" in output, output
         fake_kata.write({1: WRITTEN})
         assert "step 1    done" in kata_test(kata).stdout  # the server still answers
