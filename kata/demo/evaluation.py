@@ -50,9 +50,9 @@ def most_confused(confusion: torch.Tensor, count: int = 3) -> list[tuple[int, in
 
 
 def plot_confusion(confusion: torch.Tensor) -> Figure:
+    """The confusion matrix as a grid of counts; the right answers lie on the diagonal."""
     import matplotlib.pyplot as plt  # here: importing it costs the demo's start 0.3 s
 
-    """The confusion matrix as a grid of counts; the right answers lie on the diagonal."""
     fig, ax = plt.subplots(figsize=(6, 5.2), layout="constrained")
     # Log scale, so that a handful of mistakes still shows beside a thousand right answers.
     shade = confusion.float().log1p()

@@ -3,7 +3,7 @@
 Importing torch, torchvision, matplotlib and pytest takes most of a one-step run
 (about 4 s of 5 on a 2-core laptop). `WarmRunner` starts one server process that imports them
 once; each run is then a child forked from it, which starts pytest at once and imports the
-kata's conftest, the tests and the learner's modules fresh (the server never imports them),
+kata's conftest, the tests and the learner's modules fresh (the server imports none of them),
 so nothing is stale, and a crash or a hang ends that child only. The notebook's cell magic
 uses it (kata/loop/notebook.py).
 

@@ -122,7 +122,6 @@ def time_feedback(python: str, repeats: int = 3) -> None:
     print("\none step's feedback, wall seconds of `kata test N --impl solutions` (median of "
           f"{repeats}):", flush=True)
     os.chdir(root)  # the server's socket lies in the kata's .kata/
-    os.environ["KATA_WARM"] = "1"
     started = time.perf_counter()
     server.start()
     kata_test(python, root, 1, warm=True)  # answered once the server has imported everything
