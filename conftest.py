@@ -5,7 +5,7 @@ Switches (see the README):
   --device D  / KATA_DEVICE      auto, cpu, cuda, cuda:N or mps (default: auto)
   MNIST_ROOT                     where the real MNIST lives (default: data)
   --require-data                 missing real MNIST fails instead of skipping (also under CI)
-  --step N                       run only step N's tests (1..8, capstone, or current: the
+  --step N                       run only step N's tests (1..9, capstone, or current: the
                                  first step not done in the last run; `make watch` uses it)
   --expect done|todo             fail unless every step is done / every stub is still todo
 
@@ -16,6 +16,7 @@ board shows each step's status and points (grading.toml), what changed since the
 
 import gc
 import importlib
+import importlib.util
 import json
 import os
 import random
@@ -53,7 +54,7 @@ from kata.loop.progress import (
     test_doc,
     wrapped,
 )
-from kata.steps import CAPSTONE, STEPS, load_step, step_of_test_file
+from kata.steps import ORDER, STEPS, load_step, step_of_test_file
 
 # KATA_SEED changes every test's seed at once: `make flaky` runs the suite under many seeds.
 TEST_SEED = int(os.environ.get("KATA_SEED", "0"))
@@ -76,7 +77,7 @@ def pytest_addoption(parser):
                     help="auto, cpu, cuda, cuda:N or mps (default: auto)")
     group.addoption("--require-data", action="store_true",
                     help="fail, instead of skip, the tests that need the real MNIST when missing")
-    group.addoption("--step", help="run only one step's tests: 1..8, capstone, or current "
+    group.addoption("--step", help="run only one step's tests: 1..9, capstone, or current "
                     "(the first step not done in the last run)")
     group.addoption("--expect", choices=(DONE, TODO),
                     help="fail the run unless every step is done, or every step is still todo")
@@ -142,7 +143,8 @@ def step_fixture(number: int):
     return step_module
 
 
-step1, step2, step3, step4, step5, step6, step7, step8 = (step_fixture(n) for n in range(1, 9))
+step1, step2, step3, step4, step5, step6, step7, step8, step9 = (
+    step_fixture(step.number) for step in STEPS)
 
 
 # ---------------------------------------------------------------- device, seeds, figures, data
@@ -189,9 +191,9 @@ def mnist_root(request) -> Path:
 
 
 def run_order(item) -> int:
-    """Steps in the tutorial's order, then the capstone, then anything else."""
+    """Steps in the tutorial's order, then the capstone, then the bonus, then anything else."""
     step = step_of_test_file(item.path.name)
-    return step if isinstance(step, int) else len(STEPS) + (1 if step == CAPSTONE else 2)
+    return ORDER.index(step) if step is not None else len(ORDER)
 
 
 def pytest_ignore_collect(collection_path, config):
@@ -276,6 +278,12 @@ def pytest_report_teststatus(report, config):
     return None
 
 
+def absent_bonus(package: str) -> tuple[str, ...]:
+    """The bonus steps `package` has no module for (an instructor's package of the eight)."""
+    return tuple(str(step.number) for step in STEPS if step.bonus
+                 and importlib.util.find_spec(f"{package}.{step.module}") is None)
+
+
 class ProgressReporter:
     """Records each test's outcome per step, prints the board and checks --expect."""
 
@@ -294,7 +302,8 @@ class ProgressReporter:
 
     def pytest_sessionfinish(self, session):
         if self.expect and session.exitstatus in (pytest.ExitCode.OK, pytest.ExitCode.TESTS_FAILED):
-            self.problems = self.progress.unmet_expectation(self.expect)
+            self.problems = self.progress.unmet_expectation(self.expect,
+                                                            absent_bonus(self.package))
             if self.problems:
                 session.exitstatus = pytest.ExitCode.TESTS_FAILED
         # A learner's history: --expect runs are soundness checks, not the learner's progress.

@@ -26,7 +26,7 @@ COMMANDS = {
         "solution": ("kata.loop.workspace", "solution_main",
                      "once a step is done: the reference beside your code"),
         "notebook": ("kata.loop.notebook", "build_main",
-                     "write the notebook of the eight steps (Jupyter, Colab)"),
+                     "write the notebook of the steps (Jupyter, Colab)"),
         "data": ("kata.data", "main", "download MNIST (into $MNIST_ROOT or data/)"),
         "demo": ("kata.demo.run", "main", "train a package's steps on MNIST, test them, plot"),
     },

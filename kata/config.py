@@ -10,13 +10,13 @@ if sys.version_info >= (3, 11):
 else:  # Python 3.10 has no tomllib; tomli is the same parser
     import tomli as tomllib
 
-from kata.steps import CAPSTONE, STEPS
+from kata.steps import CAPSTONE, ORDER, STEPS
 
 CONFIG_NAME = "grading.toml"
 
 
 def step_key(step: int | str) -> str:
-    """The name of a step in grading.toml and hints.toml: step1..step8, capstone."""
+    """The name of a step in grading.toml and hints.toml: step1..step9, capstone."""
     return CAPSTONE if step == CAPSTONE else f"step{step}"
 
 
@@ -45,15 +45,18 @@ class GradingConfig:
 
 
 def load_config(root: Path) -> GradingConfig:
-    """Read root/grading.toml; a step without points is an error that names the step."""
+    """Read root/grading.toml; a step without points is an error that names the step,
+    except a bonus step, which is worth 0 unless the file says otherwise (so a grading.toml
+    written before step 9 still reads)."""
     raw = read_toml(Path(root) / CONFIG_NAME)
-    steps = [step.number for step in STEPS] + [CAPSTONE]
-    missing = [step_key(step) for step in steps if step_key(step) not in raw["points"]]
+    bonus = {step_key(step.number): 0 for step in STEPS if step.bonus}
+    points = bonus | raw["points"]
+    missing = [step_key(step) for step in ORDER if step_key(step) not in points]
     if missing:
         raise ValueError(f"{CONFIG_NAME}: no points for {', '.join(missing)}")
     limits = raw["limits"]
     return GradingConfig(
-        points={step: float(raw["points"][step_key(step)]) for step in steps},
+        points={step: float(points[step_key(step)]) for step in ORDER},
         test_timeout_s=float(limits["test_timeout_s"]),
         run_limit_s=float(limits["run_limit_s"]),
         hard_kill_grace_s=float(limits["hard_kill_grace_s"]),

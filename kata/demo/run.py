@@ -68,7 +68,7 @@ def parse_args(argv=None) -> argparse.Namespace:
         description="Train the kata's CNN on MNIST, evaluate it on the 10,000 test images, "
                     "and save the model, plots and figures under --out.")
     parser.add_argument("--impl", default=default_package(),
-                        help="package of the eight steps (default: solutions, or exercises "
+                        help="package of the steps (default: solutions, or exercises "
                         "where there are no solutions, as in a handout)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)

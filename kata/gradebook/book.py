@@ -16,9 +16,10 @@ from pathlib import Path
 from kata.config import step_key
 from kata.grading.child import TIME_LIMIT_MESSAGE
 from kata.loop.progress import FAILING
-from kata.steps import CAPSTONE, STEPS
+from kata.steps import CAPSTONE, ORDER
 
-STEP_KEYS = [step_key(step.number) for step in STEPS] + [CAPSTONE]
+# The gradebook's columns, in the board's order: step1..step8, capstone, step9 (the bonus).
+STEP_KEYS = [step_key(step) for step in ORDER]
 GRADED, ZEROED, BROKE = "graded", "zeroed", "broke"
 FORGED, TAMPERED, REVIEW, TIME_LIMIT = "forged", "tampered", "needs review", "time limit"
 CATCHES = "Catches:"
@@ -27,7 +28,7 @@ CATCHES = "Catches:"
 @dataclass(frozen=True)
 class FailingTest:
     nodeid: str
-    step: str  # a grading.toml key: step1..step8, capstone
+    step: str  # a grading.toml key: step1..step9, capstone
     doc: str  # the test's first docstring line: "Catches: ..." names the mistake
 
     @property

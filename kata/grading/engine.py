@@ -3,7 +3,7 @@
 For one submission (a folder holding the learner's step modules), `grade_submission`
 
 1. copies the kata's pristine grading files (kata.grading.manifest's list) into a fresh folder, and
-   only the eight step modules of the submission, as the package `submission`, beside it;
+   only the step modules of the submission, as the package `submission`, beside it;
    anything else the submission holds is listed as ignored, never run;
 2. reads those modules without running them (kata.grading.review);
 3. collects the tests itself, in this process, before any learner code exists in the folder
@@ -127,7 +127,7 @@ def learner_modules(submission: Path) -> Path | None:
 
 def lay_modules(modules: Path | None, package: Path, stubs: Path,
                 submission: Path | None = None) -> tuple[dict[str, Path], list[str]]:
-    """Lay the eight step modules found in `modules` over the exercise stubs in `package` (a
+    """Lay the step modules found in `modules` over the exercise stubs in `package` (a
     module the submission lacks stays a todo stub): the files graded, and the other files of
     the submission (`modules` unless given), which are ignored."""
     package.mkdir(parents=True)

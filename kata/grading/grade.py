@@ -1,10 +1,10 @@
-"""`kata grade` (`make grade`): grade the eight steps and write the formats graders read.
+"""`kata grade` (`make grade`): grade the steps and write the formats graders read.
 
     kata grade [--impl exercises] [--out reports] [-- extra pytest arguments]
     kata grade path/to/submission/    (a folder: exercises/ or the step modules at its top)
     kata grade mnist_kata.ipynb       (a notebook: its `%%kata step N` cells)
 
-The package is found on the import path without importing it; only its eight step modules
+The package is found on the import path without importing it; only its step modules
 are graded, by the trusted grading of kata/grading/engine.py (the learner's code runs in a
 child process; outcomes are decided where it never ran). Writes into --out: results.json
 (Gradescope's autograder format), junit.xml, summary.md (also appended to
@@ -87,7 +87,7 @@ def stopped(signum, frame):
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
-        prog="kata grade", description="Grade a package of the eight steps (--impl), or a "
+        prog="kata grade", description="Grade a package of the steps (--impl), or a "
         "submission: a folder that holds them (in exercises/ or at its top) or a notebook "
         "(its `%%kata step N` cells).")
     parser.add_argument("submission", nargs="?", type=Path,

@@ -5,7 +5,7 @@
 
 The zip holds setup.sh and run_autograder at its root (Gradescope's layout), the pristine
 grading files (everything grading.sha256 covers, and the manifest) and the exercise stubs.
-For each submission, `run` grades the eight step modules of the submission (from exercises/
+For each submission, `run` grades the step modules of the submission (from exercises/
 or from its top level; a missing one stays a todo stub) with those pristine files, through
 the trusted grading of kata/grading/engine.py: whatever else the submission holds is listed
 as ignored and never run. Gradescope starts run_autograder as root, so the learner's code runs

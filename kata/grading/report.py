@@ -175,7 +175,7 @@ def checks_beside(grade: Grade, config: GradingConfig) -> list[tuple[str, bool, 
                ("code review", not grade.run.review, review_text(grade, config)),
                ("isolation", "a user of its own" in grade.run.isolation, grade.run.isolation)]
     if grade.run.ignored:
-        entries.append(("ignored files", True, "not graded (only the eight step modules are): "
+        entries.append(("ignored files", True, "not graded (only the step modules are): "
                         + ", ".join(grade.run.ignored)))
     return entries
 

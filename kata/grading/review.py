@@ -1,6 +1,6 @@
 """A read of the learner's modules, without running them, for code a step has no need of.
 
-The eight steps need torch, torchvision, matplotlib, numpy, PIL and a little of the standard
+The steps need torch, torchvision, matplotlib, numpy, PIL and a little of the standard
 library. Code that reaches for the test machinery (pytest, gc, sys.modules, frames, builtins),
 the kata's internals, other processes, the network, or that patches a library's attributes,
 executes strings or embeds a lot of data is listed as "needs review" with its file and line.

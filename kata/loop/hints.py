@@ -24,7 +24,7 @@ HINTS_FILE = Path(__file__).resolve().parents[2] / "exercises" / "hints.toml"
 
 
 def load_hints(path: Path = HINTS_FILE) -> dict[str, list[str]]:
-    """Each step's hints, from the most general to the most specific, keyed "1".."8", "capstone"."""
+    """Each step's hints, from the most general to the most specific, keyed "1".."9", "capstone"."""
     raw = read_toml(path)
     return {key: raw.get(step_key(key), {}).get("hints", []) for key in STEP_KEYS}
 
@@ -52,7 +52,7 @@ def reveal(step: str, hints: list[str], state_file: Path) -> list[str]:
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="kata hint",
                                      description="Show one more hint for a step of the kata.")
-    parser.add_argument("step", nargs="?", help="1..8 or capstone (default: the current step, "
+    parser.add_argument("step", nargs="?", help="1..9 or capstone (default: the current step, "
                         "the first not done in your last `kata test`)")
     parser.add_argument("--hints", type=Path, default=HINTS_FILE, help=argparse.SUPPRESS)
     parser.add_argument("--state", type=Path, default=Path(STATE_DIR_NAME),

@@ -23,7 +23,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kata.loop.progress import STEP_KEYS, step_label
+from kata.loop.progress import MODULE_KEYS, step_label
 from kata.steps import STEPS
 
 NOTEBOOK = Path("notebooks") / "mnist_kata.ipynb"
@@ -133,7 +133,7 @@ def repository_url(root: Path) -> str:
 
 def build_main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="kata notebook",
-                                     description="Write the notebook of the eight steps.")
+                                     description="Write the notebook of the steps.")
     parser.add_argument("--out", type=Path, default=NOTEBOOK)
     parser.add_argument("--repo", help="the repository Colab clones (default: git's origin)")
     args = parser.parse_args(argv)
@@ -309,8 +309,8 @@ def load_ipython_extension(ipython) -> None:
     @register_cell_magic("kata")
     def kata_cell(line, cell):
         found = MAGIC.match(f"%%kata {line}".strip())
-        if not found or found.group(1) not in STEP_KEYS[:-1]:
-            print("the first line of a step's cell is `%%kata step N`, N from 1 to 8")
+        if not found or found.group(1) not in MODULE_KEYS:
+            print(f"the first line of a step's cell is `%%kata step N`, N from 1 to {len(STEPS)}")
             return
         step = int(found.group(1))
         path = kata.save(step, cell)

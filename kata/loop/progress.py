@@ -7,12 +7,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata.config import GradingConfig
-from kata.steps import CAPSTONE, STEPS, step_of_test_file
+from kata.steps import CAPSTONE, CORE_STEPS, ORDER, STEPS, step_of_test_file
 
 DONE, FAILING, TODO, SKIPPED, NOT_RUN = "done", "failing", "todo", "skipped", "not run"
 CAPSTONE_TITLE = "The whole pipeline on the real MNIST"
-# Every step as a string, in order: the keys of the history file and of --step.
-STEP_KEYS = [str(step.number) for step in STEPS] + [CAPSTONE]
+# Every step as a string, in the board's order (the eight, the capstone, the bonus step): the
+# keys of the history file and of --step.
+STEP_KEYS = [str(step) for step in ORDER]
+# The steps that have a module of their own (1..9), and the eight of the tutorial.
+MODULE_KEYS = [str(step.number) for step in STEPS]
+CORE_KEYS = [str(step.number) for step in CORE_STEPS]
 # The learner's state, next to the kata: the board's history and the hints seen so far.
 STATE_DIR_NAME = ".kata"
 HISTORY_NAME = "progress.json"
@@ -25,6 +29,10 @@ def step_label(step: int | str) -> str:
 
 def step_title(step: int | str) -> str:
     return CAPSTONE_TITLE if step == CAPSTONE else STEPS[int(step) - 1].title
+
+
+def is_bonus(step: int | str) -> bool:
+    return step != CAPSTONE and STEPS[int(step) - 1].bonus
 
 
 def read_json(path: Path) -> dict:
@@ -186,20 +194,21 @@ class Progress:
     def statuses(self) -> dict[str, str]:
         return {key: result.status for key, result in self.rows()}
 
-    def unmet_expectation(self, expect: str) -> list[str]:
-        """Why the run does not meet `expect` ("done" or "todo"); empty when it does."""
+    def unmet_expectation(self, expect: str, absent: tuple[str, ...] = ()) -> list[str]:
+        """Why the run does not meet `expect` ("done" or "todo"); empty when it does. `absent`:
+        the bonus steps the package has no module for, which are todo without being stubs."""
         problems = []
         for key, result in self.rows():
             label, failing, todo = step_label(key), result.count(FAILING), result.count(TODO)
             if failing:
                 problems.append(f"{label}: {failing} test(s) failed")
-            if expect == DONE and todo:
+            if expect == DONE and todo and key not in absent:
                 problems.append(f"{label}: {todo} test(s) reached a stub (KataTodo)")
             if expect == TODO and key != CAPSTONE and result.status != TODO:
                 problems.append(f"{label} is {result.status}, but an untouched stub must be todo")
         if expect == TODO:
             ran = self.statuses()
-            problems += [f"{step_label(key)} ran no test" for key in STEP_KEYS[:-1]
+            problems += [f"{step_label(key)} ran no test" for key in MODULE_KEYS
                          if key not in ran]
         return problems
 
@@ -210,7 +219,8 @@ class Progress:
         for key, result in self.rows():
             row = {"step": key, "label": step_label(key), "status": result.status,
                    "passed": result.count(DONE), "tests": len(result.outcomes),
-                   "title": step_title(key), "points": None, "possible": None}
+                   "title": step_title(key), "points": None, "possible": None,
+                   "bonus": is_bonus(key)}
             if grading:
                 possible = grading.points[CAPSTONE if key == CAPSTONE else int(key)]
                 row["points"] = sum(result.score(possible, nodeid) for nodeid in result.outcomes)
@@ -218,9 +228,9 @@ class Progress:
                 earned += row["points"]
             rows.append(row)
         statuses, total = self.statuses(), None
-        if grading and len(statuses) == len(STEP_KEYS):
+        if grading and all(key in statuses for key in [*CORE_KEYS, CAPSTONE]):
             total = (f"score: {format_points(earned)}/{format_points(grading.max_score)} "
-                     f"points, {steps_done(statuses)}/{len(STEPS)} steps done, "
+                     f"points, {steps_done(statuses)}/{len(CORE_STEPS)} steps done, "
                      f"capstone {statuses[CAPSTONE]}")
         return rows, total
 
@@ -230,13 +240,15 @@ class Progress:
         lines = []
         for row in rows:
             points = "" if row["points"] is None else (
+                f"{'bonus':<13}" if row["bonus"] and not row["possible"] else
                 f"{format_points(row['points']):>4}/{format_points(row['possible']):<3}pts  ")
             lines.append(f"{row['label']:<9} {row['status']:<8} {row['passed']:>3}/"
                          f"{row['tests']:<3} {points}{row['title']}")
         return lines + ([total] if total else [])
 
     def next_step(self) -> tuple[str, StepResult] | None:
-        """The first step, in order, that ran and is not done: the one to work on now."""
+        """The first step, in order, that ran and is not done: the one to work on now (the
+        bonus step comes after the capstone)."""
         for key, result in self.rows():
             if result.status != DONE:
                 return key, result
@@ -253,7 +265,8 @@ def next_step_lines(progress: Progress, package: str,
     key, result = found
     where = (f"(all of {package}/ together)" if key == CAPSTONE
              else f"{package}/{STEPS[int(key) - 1].module}.py")
-    lines = [f"next: {step_label(key)}, {step_title(key)}: {where}"]
+    bonus = " (bonus)" if is_bonus(key) else ""
+    lines = [f"next: {step_label(key)}{bonus}, {step_title(key)}: {where}"]
     problem = result.first_problem()
     if problem:
         lines.append(f"  {problem.outcome}: {problem.nodeid}")
@@ -306,7 +319,8 @@ def save_history(path: Path, package: str, statuses: dict[str, str]) -> None:
 
 
 def steps_done(statuses: dict[str, str]) -> int:
-    return sum(1 for key in STEP_KEYS[:-1] if statuses.get(key) == DONE)
+    """How many of the tutorial's eight steps are done (the bonus is counted apart)."""
+    return sum(1 for key in CORE_KEYS if statuses.get(key) == DONE)
 
 
 def history_line(before: dict[str, str], now: dict[str, str]) -> str | None:
@@ -318,10 +332,11 @@ def history_line(before: dict[str, str], now: dict[str, str]) -> str | None:
         if key in now and now[key] != before.get(key):
             was = f" (was {before[key]})" if before.get(key) not in (None, TODO) else ""
             changes.append(f"{step_label(key)} now {now[key]}{was}")
-    return (f"last run: {steps_done(before)}/{len(STEPS)} steps done; "
-            f"now {steps_done(now)}/{len(STEPS)}: {', '.join(changes) or 'no change'}")
+    return (f"last run: {steps_done(before)}/{len(CORE_STEPS)} steps done; "
+            f"now {steps_done(now)}/{len(CORE_STEPS)}: {', '.join(changes) or 'no change'}")
 
 
 def current_step(history: dict[str, str]) -> str:
-    """The first step not done in the last runs (step 1 without any), the capstone at the end."""
+    """The first step not done in the last runs (step 1 without any), in the board's order;
+    the capstone once all are done."""
     return next((key for key in STEP_KEYS if history.get(key) != DONE), CAPSTONE)

@@ -32,7 +32,7 @@ def test_main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="kata test", description="Run the tests of your steps, then show the board. "
         "Other arguments go to pytest (e.g. -x, --device cpu).")
-    parser.add_argument("step", nargs="?", help="1..8, capstone, or current (default: all)")
+    parser.add_argument("step", nargs="?", help="1..9, capstone, or current (default: all)")
     parser.add_argument("--impl", help="the package under test (default: $KATA_IMPL or "
                         "exercises)")
     parser.add_argument("-v", "--verbose", action="store_true",

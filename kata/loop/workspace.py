@@ -18,7 +18,7 @@ import sys
 import time
 from pathlib import Path
 
-from kata.loop.progress import DONE, HISTORY_NAME, STATE_DIR_NAME, STEP_KEYS, load_history
+from kata.loop.progress import DONE, HISTORY_NAME, MODULE_KEYS, STATE_DIR_NAME, load_history
 from kata.steps import STEPS
 
 
@@ -56,7 +56,7 @@ def stub_from_git(path: Path) -> str | None:
 
 
 def step_argument(parser: argparse.ArgumentParser, argv) -> str:
-    parser.add_argument("step", choices=STEP_KEYS[:-1], help="1..8")
+    parser.add_argument("step", choices=MODULE_KEYS, help="1..9")
     return parser.parse_args(argv).step
 
 

@@ -22,6 +22,8 @@ import tempfile
 import time
 from pathlib import Path
 
+from kata.steps import STEPS
+
 TARGET = 0.99
 
 
@@ -70,7 +72,8 @@ def time_suite(python: str) -> None:
     """The learner's feedback time: the whole solutions suite, then each step alone, and the
     time to grade the reference (make grade: the same suite, run trusted)."""
     print("\nfeedback time, wall seconds from launch (pytest --impl solutions):")
-    targets = [("whole suite", [])] + [(f"step {n}", ["--step", str(n)]) for n in range(1, 9)]
+    targets = [("whole suite", [])] + [(f"step {step.number}", ["--step", str(step.number)])
+                                       for step in STEPS]
     for label, extra in targets:
         launched = time.perf_counter()
         subprocess.run([python, "-m", "pytest", "--impl", "solutions", "-q",
@@ -129,7 +132,7 @@ def time_feedback(python: str, repeats: int = 3) -> None:
           f"{time.perf_counter() - started:.1f} s")
     print(f"  {'step':<10} {'cold':>6} {'warm':>6}")
     try:
-        for step in range(1, 9):
+        for step in (step.number for step in STEPS):
             cold, warm = [], []
             for _ in range(repeats):
                 cold.append(kata_test(python, root, step, warm=False))
