@@ -4,6 +4,7 @@ The step tests use these instead of the learner's other steps and the real MNIST
 in one step fails only that step's tests, and the suite runs in seconds and offline.
 """
 
+import math
 import re
 import struct
 from pathlib import Path
@@ -297,3 +298,95 @@ def panel_facts(fig) -> list[dict]:
                       "images": shown, "ticks": shows_ticks(ax),
                       "x0": round(box.x0, 2), "y1": round(box.y1, 2)})
     return facts
+
+
+# ---------------------------------------------------------------- hand-drawn digits (step 9)
+
+BACKGROUND = (0 - MNIST_MEAN) / MNIST_STD  # a black pixel after step 2: -0.4242
+FULL_INK = (1 - MNIST_MEAN) / MNIST_STD  # a white one: 2.8215
+MNIST_CENTRE = 14.0  # where MNIST's digits have their centre of mass: (14, 14), from 0
+
+
+def ring(points: int = 48) -> list[tuple[float, float]]:
+    return [(0.5 + 0.5 * math.cos(2 * math.pi * k / points),
+             0.5 + 0.5 * math.sin(2 * math.pi * k / points)) for k in range(points + 1)]
+
+
+# Digits as pen strokes, each a polyline in a unit box (x to the right, y down). The "7" has
+# most of its ink at the top, so its centre of mass is far from its box's centre.
+DIGIT_STROKES = {
+    "0": [ring()],
+    "1": [[(0.2, 0.2), (0.6, 0.0), (0.6, 1.0)]],
+    "4": [[(0.7, 1.0), (0.7, 0.0), (0.0, 0.65), (1.0, 0.65)]],
+    "7": [[(0.0, 0.0), (1.0, 0.0), (1.0, 0.08), (0.4, 1.0)], [(0.0, 0.04), (0.9, 0.04)]],
+    "bar": [[(0.5, 0.0), (0.5, 1.0)]],  # a plain upright stroke, for its shape alone
+}
+
+
+def draw_digit(digit: str, page: tuple[int, int] = (160, 200),
+               box: tuple[float, float, float, float] = (40, 30, 110, 170), width: int = 9,
+               ink=0, paper=255, mode: str = "L"):
+    """A PIL image `page` (width, height) wide of `digit` drawn with a pen `width` pixels
+    wide in the `box` (left, top, right, bottom) of the page: dark on white by default."""
+    from PIL import Image, ImageDraw
+
+    image = Image.new(mode, page, paper)
+    pen = ImageDraw.Draw(image)
+    left, top, right, bottom = box
+    for stroke in DIGIT_STROKES[digit]:
+        pen.line([(left + x * (right - left), top + y * (bottom - top)) for x, y in stroke],
+                 fill=ink, width=width, joint="curve")
+    return image
+
+
+def brightness(image: torch.Tensor) -> np.ndarray:
+    """A normalised MNIST image (any shape holding 28x28 values) as 28x28 grey levels in [0, 1]."""
+    pixels = np.asarray(image, dtype=np.float64).reshape(IMAGE_SIZE, IMAGE_SIZE)
+    return np.clip(pixels * MNIST_STD + MNIST_MEAN, 0, 1)
+
+
+def ink_box(image: torch.Tensor, level: float = 0.3) -> tuple[int, int]:
+    """(height, width) of the box around the pixels at least `level` bright."""
+    ink = brightness(image) >= level
+    if not ink.any():
+        return 0, 0
+    rows, cols = np.flatnonzero(ink.any(axis=1)), np.flatnonzero(ink.any(axis=0))
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
+
+
+def centre_of_mass(image: torch.Tensor) -> tuple[float, float]:
+    """(row, column) of the ink's centre of mass, each pixel weighted by its brightness."""
+    pixels = brightness(image)
+    rows, cols = np.indices(pixels.shape)
+    total = pixels.sum() or 1.0
+    return float((rows * pixels).sum() / total), float((cols * pixels).sum() / total)
+
+
+def correlation(a, b) -> float:
+    """Pearson's correlation of two images' pixels: 1 when they look alike."""
+    a = np.asarray(a, dtype=np.float64).ravel()
+    b = np.asarray(b, dtype=np.float64).ravel()
+    return float(np.corrcoef(a, b)[0, 1]) if a.std() and b.std() else 0.0
+
+
+def make_wild(digit: np.ndarray, rng: np.random.Generator, page: int = 112):
+    """An MNIST digit (28x28 uint8) made wild: enlarged 2.5 to 3.5 times, dark on a white
+    `page` x `page` sheet, off-centre. A PIL image in mode L."""
+    from PIL import Image
+
+    size = int(IMAGE_SIZE * rng.uniform(2.5, 3.5))
+    enlarged = Image.fromarray(255 - digit).resize((size, size), Image.BILINEAR)
+    sheet = Image.new("L", (page, page), 255)
+    left, top = (int(rng.integers(0, page - size + 1)) for _ in range(2))
+    sheet.paste(enlarged, (left, top))
+    return sheet
+
+
+def plain_resize(image) -> torch.Tensor:
+    """What a first try does: the image squeezed to 28x28, normalised, as it is (no
+    inversion, no cropping, no centring). A (1, 1, 28, 28) tensor."""
+    from PIL import Image
+
+    small = np.asarray(image.convert("L").resize((IMAGE_SIZE, IMAGE_SIZE), Image.BILINEAR))
+    pixels = torch.tensor(small, dtype=torch.float32) / 255
+    return ((pixels - MNIST_MEAN) / MNIST_STD).reshape(1, 1, IMAGE_SIZE, IMAGE_SIZE)

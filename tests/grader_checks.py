@@ -14,6 +14,7 @@ all of its verdicts pass (README, "Can the grade be trusted?").
 import math
 import random
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -24,12 +25,18 @@ from kata.capstone import SETTING, train, write_held_out
 from kata.device import resolve_device
 from kata.grading.checks import Check, graders_check_test, verdict
 from kata.testing import (
+    BACKGROUND,
+    MNIST_CENTRE,
     MNIST_MEAN,
     MNIST_STD,
     CornerNet,
     ModeShiftNet,
     Tattletale,
     TensorDigits,
+    centre_of_mass,
+    correlation,
+    draw_digit,
+    ink_box,
     looks_like_log_probabilities,
     looks_like_probabilities,
     names_the_device,
@@ -72,6 +79,19 @@ def number(value):
     if isinstance(value, torch.Tensor) and value.numel() == 1:
         return value.item()
     return None
+
+
+def as_sent(value):
+    """A tensor as it is (on the CPU); anything else as the name of its type."""
+    return value.detach().cpu() if isinstance(value, torch.Tensor) else kind(value)
+
+
+def ink_extent(pixels: torch.Tensor, paper: int) -> tuple[int, int]:
+    """(height, width) of the box around what was drawn on a page of grey level `paper`."""
+    contrast = (pixels.int() - paper).abs()
+    ink = contrast >= 0.1 * contrast.max()
+    rows, cols = ink.any(dim=1).nonzero().flatten(), ink.any(dim=0).nonzero().flatten()
+    return int(rows[-1] - rows[0] + 1), int(cols[-1] - cols[0] + 1)
 
 
 def images_from(seed: int, count: int) -> torch.Tensor:
@@ -946,6 +966,149 @@ class Plots(Check):
             f"save_figure returned {outputs['saved']!r}; return the path it wrote")
 
 
+# ---------------------------------------------------------------- step 9 (bonus)
+
+
+class YourDigits(Check):
+    step = 9
+    DIGITS = ("0", "1", "4", "7")
+
+    def prepare(self, rng, context):
+        """Digits drawn with a pen at a random place and size of a random page, dark on light
+        or light on dark, each also in the other polarity, in L, RGB or RGBA."""
+        drawings = []
+        for digit in [*rng.sample(self.DIGITS, 3), rng.choice(self.DIGITS)]:
+            page = (rng.randint(60, 260), rng.randint(60, 260))
+            width, height = rng.randint(20, page[0] - 10), rng.randint(30, page[1] - 10)
+            left, top = rng.randint(5, page[0] - width - 5), rng.randint(5, page[1] - height - 5)
+            # A pen 1/12 to 1/6 of the digit's size: 2 to 3 pixels once scaled, as in MNIST.
+            pen = rng.randint(max(2, max(width, height) // 12), max(3, max(width, height) // 6))
+            dark = rng.random() < 0.5
+            ink, paper = (rng.randint(0, 60), rng.randint(190, 255))
+            if not dark:
+                ink, paper = 255 - ink, 255 - paper
+            image = draw_digit(digit, page, (left, top, left + width, top + height), pen,
+                               ink, paper)
+            pixels = torch.tensor(np.asarray(image))
+            drawings.append({"pixels": pixels, "mode": rng.choice(["L", "RGB", "RGBA"]),
+                             "box": ink_extent(pixels, paper)})
+        blank = torch.full((rng.randint(20, 90), rng.randint(20, 90)), rng.randint(0, 255),
+                           dtype=torch.uint8)
+        return {"drawings": drawings, "blank": blank, "seed": rng.randrange(2**31)}, None
+
+    def act(self, impl, public, context):
+        from PIL import Image
+
+        step9 = impl.step(9)
+        model = tattletale(public["seed"]).to(context.device)
+
+        def as_image(pixels, mode):
+            return Image.fromarray(pixels.numpy()).convert(mode)
+
+        outputs = []
+        for drawing in public["drawings"]:
+            image = as_image(drawing["pixels"], drawing["mode"])
+            inverse = as_image(255 - drawing["pixels"], drawing["mode"])
+            prepared, opposite = step9.to_mnist(image), step9.to_mnist(inverse)
+            digit, probabilities = step9.read_digit(model, image, context.device)
+            outputs.append({"prepared": as_sent(prepared), "opposite": as_sent(opposite),
+                            "digit": digit if isinstance(digit, int) else kind(digit),
+                            "probabilities": [number(p) for p in probabilities]
+                            if isinstance(probabilities, list) else kind(probabilities)})
+        return {"drawings": outputs,
+                "blank": raised(lambda: step9.to_mnist(Image.fromarray(public["blank"].numpy())))}
+
+    @staticmethod
+    def images(outputs, key):
+        for index, drawing in enumerate(outputs["drawings"]):
+            image = drawing[key]
+            assert isinstance(image, torch.Tensor), (
+                f"to_mnist returned a {image} for drawing {index}; return a tensor")
+            assert tuple(image.shape) == (1, 1, 28, 28) and image.dtype == torch.float32, (
+                f"to_mnist returned a {image.dtype} tensor of shape {tuple(image.shape)}; "
+                "expected float32 (1, 1, 28, 28)")
+            yield index, image
+
+    @verdict
+    def to_mnist_makes_light_ink_on_black_normalised(self, public, secret, outputs):
+        """Catches: no inversion of dark ink on a light page, or the normalisation forgotten."""
+        for index, image in self.images(outputs, "prepared"):
+            background = float(image.flatten().median())
+            assert abs(background - BACKGROUND) < 0.05, (
+                f"to_mnist's image {index} has a background of {background:.4f}; black after "
+                f"step 2's normalisation is {BACKGROUND:.4f}: ink light on black (invert a "
+                "light page), then step 2's transform")
+
+    @verdict
+    def to_mnist_gives_the_same_image_for_either_polarity(self, public, secret, outputs):
+        """Catches: inverting always, or never: the same digit dark on light and light on dark
+        must come out the same."""
+        for (index, image), (_, opposite) in zip(self.images(outputs, "prepared"),
+                                                 self.images(outputs, "opposite")):
+            alike = correlation(image, opposite)
+            assert alike > 0.98, (
+                f"drawing {index} and its negative come out different from to_mnist "
+                f"(correlation {alike:.3f}): both should be light ink on black")
+
+    @verdict
+    def to_mnist_scales_the_ink_to_20_pixels_keeping_its_shape(self, public, secret, outputs):
+        """Catches: the longer side scaled to 28, no crop, or the aspect ratio not kept."""
+        for (index, image), drawing in zip(self.images(outputs, "prepared"),
+                                           public["drawings"]):
+            height, width = ink_box(image)
+            drawn_height, drawn_width = drawing["box"]
+            scale = 20 / max(drawn_height, drawn_width)
+            expected = (drawn_height * scale, drawn_width * scale)
+            assert abs(max(height, width) - 20) <= 1, (
+                f"to_mnist's image {index}: the ink is {height} pixels tall and {width} wide; "
+                "its longer side should be 20 (crop to the ink, then scale)")
+            assert all(abs(got - want) <= 2.5 for got, want in zip((height, width), expected)), (
+                f"to_mnist's image {index}: the ink is {height} x {width} pixels; drawn "
+                f"{drawn_height} x {drawn_width}, it should be about {expected[0]:.0f} x "
+                f"{expected[1]:.0f}: scale both sides by the same factor")
+
+    @verdict
+    def to_mnist_centres_the_inks_centre_of_mass(self, public, secret, outputs):
+        """Catches: centring the ink's box instead of its centre of mass, or not centring."""
+        for index, image in self.images(outputs, "prepared"):
+            row, col = centre_of_mass(image)
+            assert abs(row - MNIST_CENTRE) <= 1 and abs(col - MNIST_CENTRE) <= 1, (
+                f"to_mnist's image {index}: the ink's centre of mass landed at row {row:.1f}, "
+                f"column {col:.1f}; it should be within a pixel of ({MNIST_CENTRE:.0f}, "
+                f"{MNIST_CENTRE:.0f})")
+
+    @verdict
+    def to_mnist_refuses_an_image_without_ink(self, public, secret, outputs):
+        """Catches: a digit made out of an empty page."""
+        blank = outputs["blank"]
+        assert blank.get("raised") == "ValueError", (
+            "to_mnist on a page of one flat shade " + (f"raised {blank['raised']}" if blank
+                                                      else "returned an image")
+            + "; it should raise ValueError: there is no ink")
+
+    @verdict
+    def read_digit_gives_the_softmax_of_the_prepared_image(self, public, secret, outputs):
+        """Catches: read_digit without eval() or no_grad(), or log-probabilities, or raw
+        scores."""
+        model = tattletale(public["seed"])
+        for (index, image), drawing in zip(self.images(outputs, "prepared"),
+                                           outputs["drawings"]):
+            with torch.no_grad():
+                expected = model.clean_logits(image).softmax(dim=1)[0]
+            digit, probabilities = drawing["digit"], drawing["probabilities"]
+            assert isinstance(probabilities, list) and len(probabilities) == 10 and None not \
+                in probabilities, (f"read_digit returned {probabilities} for the "
+                                   "probabilities; expected a list of ten floats")
+            got = torch.tensor(probabilities)
+            assert abs(got.sum().item() - 1) < 1e-3 and got.min() >= 0, (
+                f"read_digit's probabilities add up to {got.sum().item():.4f}: use softmax "
+                "(not log_softmax, not the raw scores)")
+            best = int(expected.argmax())
+            assert digit == best and torch.allclose(got, expected, atol=1e-3), (
+                f"read_digit read {digit} in drawing {index}; the model reads {best} in your "
+                f"to_mnist's image{mode_hint(shifted_by([digit], [best]))}")
+
+
 # ---------------------------------------------------------------- the capstone
 
 
@@ -1016,7 +1179,7 @@ class Capstone(Check):
 
 CHECKS = (Device(), Seeding(), Versions(), Transform(), LoadMnist(), MakeLoader(), Network(),
           Setup(), TrainStep(), TrainEpoch(), PredictImage(), PredictBatch(), Plots(),
-          Capstone())
+          YourDigits(), Capstone())
 
 
 def graders_check_test_for(step):
