@@ -13,6 +13,7 @@ import torch
 from grader_checks import graders_check_test_for
 from PIL import Image
 
+from kata import KataTodo
 from kata.capstone import CapstoneSetting, train
 from kata.testing import (
     BACKGROUND,
@@ -51,36 +52,35 @@ def test_to_mnist_returns_one_28x28_float_image(step9):
 # ---------------------------------------------------------------- black and white
 
 
-def test_to_mnist_normalises_as_step_2_does(step9):
-    """Catches: the normalisation forgotten (the pixels left in 0..1)."""
-    out = prepared(step9, draw_digit("4", ink=255, paper=0))
-    background, ink = out.min().item(), out.max().item()
-    assert abs(background - BACKGROUND) < 0.01 and abs(ink - FULL_INK) < 0.05, (
-        f"to_mnist: the background is {background:.4f} and the brightest ink {ink:.4f}; after "
-        f"step 2's normalisation black is {BACKGROUND:.4f} and white {FULL_INK:.4f} -- end with "
-        "step 2's transform (build_transform) on 0..255 grey levels")
+def hole_and_frame(out: torch.Tensor) -> tuple[float, float]:
+    """The pixel in the middle of a prepared 0 (page, inside its ring) and a frame corner."""
+    return out[0, 0, 14, 14].item(), out[0, 0, 0, 0].item()
 
 
 def test_to_mnist_turns_dark_ink_on_a_light_page_into_light_ink_on_black(step9):
     """Catches: no inversion of a digit drawn dark on a white page."""
     out = prepared(step9, draw_digit("0"))  # dark on white; the hole of the 0 is page
-    corner, hole = out[0, 0, 0, 0].item(), out[0, 0, 14, 14].item()
-    assert abs(hole - corner) < 0.2 and corner <= out.min().item() + 1e-6, (
+    hole, frame = hole_and_frame(out)
+    assert abs(hole - frame) < 0.2 and frame <= out.min().item() + 1e-6, (
         f"to_mnist(a dark 0 on a white page): the page inside the 0 became {hole:.4f}, but the "
-        f"frame's black is {corner:.4f} -- the page must turn black and the ink bright: when "
+        f"frame's black is {frame:.4f} -- the page must turn black and the ink bright: when "
         "the image's border is light, invert it (1 - pixels)")
-    assert brightness(out).max() > 0.9, (
-        "to_mnist(a dark 0 on a white page): no pixel is bright -- the ink must be light on "
-        "black, as in MNIST")
+    assert out.max().item() - frame > 0.5, (
+        f"to_mnist(a dark 0 on a white page): the brightest pixel is {out.max().item():.4f}, "
+        f"hardly above the black {frame:.4f} -- the ink must be light on black, as in MNIST")
 
 
 def test_to_mnist_leaves_light_ink_on_black_as_it_is(step9):
     """Catches: inverting every image, even one already light on black."""
-    out = prepared(step9, draw_digit("0", ink=255, paper=0))
-    corner, hole = out[0, 0, 0, 0].item(), out[0, 0, 14, 14].item()
-    assert abs(hole - corner) < 0.2 and brightness(out).max() > 0.9, (
+    try:
+        out = prepared(step9, draw_digit("0", ink=255, paper=0))
+    except ValueError as error:
+        pytest.fail(f"to_mnist(a light 0 on black) raised ValueError({error}) -- it found no "
+                    "ink: was the image inverted although its border (the page) is dark?")
+    hole, frame = hole_and_frame(out)
+    assert abs(hole - frame) < 0.2 and out.max().item() - frame > 0.5, (
         f"to_mnist(a light 0 on black): the page inside the 0 became {hole:.4f} and the frame "
-        f"{corner:.4f} -- invert only when the image's border (its background) is light")
+        f"{frame:.4f} -- invert only when the image's border (its background) is light")
 
 
 def test_dark_on_light_and_light_on_dark_give_the_same_image(step9):
@@ -95,21 +95,41 @@ def test_dark_on_light_and_light_on_dark_give_the_same_image(step9):
 
 def test_a_grey_page_becomes_black(step9):
     """Catches: keeping the page's grey as the background (a photo of paper is never white)."""
-    out = prepared(step9, draw_digit("4", ink=30, paper=190))
-    corner = out[0, 0, 0, 0].item()
-    ink = brightness(out).max()
-    assert abs(out.min().item() - BACKGROUND) < 0.05 and ink > 0.9, (
-        f"to_mnist(a dark 4 on a grey page): the background is {out.min().item():.4f} and the "
-        f"brightest ink {ink:.2f} -- after inverting, subtract what is left of the page and "
-        f"scale the strongest ink to 1 (frame corner: {corner:.4f})")
+    out = prepared(step9, draw_digit("0", ink=30, paper=190))
+    hole, frame = hole_and_frame(out)
+    assert abs(hole - frame) < 0.2, (
+        f"to_mnist(a dark 0 on a grey page): the page inside the 0 became {hole:.4f}, but the "
+        f"frame's black is {frame:.4f} -- after inverting, subtract what is left of the page "
+        "(the border's grey level) so that it turns black")
+
+
+def test_to_mnist_normalises_as_step_2_does(step9):
+    """Catches: the normalisation forgotten (the pixels left in 0..1)."""
+    out = prepared(step9, draw_digit("4", ink=255, paper=0))
+    background, ink = out.min().item(), out.max().item()
+    assert abs(background - BACKGROUND) < 0.01 and abs(ink - FULL_INK) < 0.05, (
+        f"to_mnist: the background is {background:.4f} and the brightest ink {ink:.4f}; after "
+        f"step 2's normalisation black is {BACKGROUND:.4f} and white {FULL_INK:.4f} -- end with "
+        "step 2's transform (build_transform) on 0..255 grey levels, with the strongest ink "
+        "at 255")
 
 
 @pytest.mark.parametrize("paper", [255, 0, 128], ids=["white", "black", "grey"])
 def test_a_page_without_ink_raises_value_error(step9, paper):
     """Catches: making a digit out of an empty page (a division by zero, or a blank frame)."""
     page = Image.new("L", (90, 60), paper)
-    with pytest.raises(ValueError, match=r"(?i)ink|blank|empty|digit"):
-        step9.to_mnist(page)
+    try:
+        out = step9.to_mnist(page)
+    except KataTodo:
+        raise
+    except ValueError:
+        return
+    except Exception as error:
+        pytest.fail(f"to_mnist(a page of grey level {paper} without ink) raised "
+                    f"{type(error).__name__}: {error} -- look for ink first, and raise "
+                    "ValueError saying there is none")
+    pytest.fail(f"to_mnist(a page of grey level {paper} without ink) returned "
+                f"{type(out).__name__} -- there is no digit: raise ValueError saying so")
 
 
 # ---------------------------------------------------------------- size and shape
@@ -259,7 +279,8 @@ def expected_reading(step9, model, image) -> torch.Tensor:
 
 @pytest.mark.parametrize("digit", ["0", "1", "7"])
 def test_read_digit_returns_the_digit_and_ten_probabilities(step9, tattletale, device, digit):
-    """Catches: returning log-probabilities or raw scores instead of softmax probabilities."""
+    """Catches: log-probabilities or raw scores instead of softmax probabilities, or a model
+    run in training mode or with gradients on (this model then reads another digit)."""
     image = draw_digit(digit)
     read, probabilities = step9.read_digit(tattletale.to(device), image, device)
     assert isinstance(read, int) and not isinstance(read, bool), (

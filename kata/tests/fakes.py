@@ -74,7 +74,7 @@ class Answer(Check):
 
 
 CHECKS = tuple(type(f"Answer{step}", (Answer,), {"step": step})()
-               for step in [*range(1, 9), "capstone"])
+               for step in [*range(1, {steps} + 1), "capstone"])
 
 
 def graders_check_test_for(step):
@@ -93,7 +93,8 @@ class FakeKata:
             (self.path / "tests" / f"test_{step.module}.py").write_text(
                 STEP_TESTS.format(n=step.number))
         (self.path / "tests" / "test_capstone.py").write_text(CAPSTONE_TEST)
-        (self.path / "tests" / "grader_checks.py").write_text(GRADER_CHECKS)
+        (self.path / "tests" / "grader_checks.py").write_text(
+            GRADER_CHECKS.replace("{steps}", str(len(STEPS))))
         (self.path / "fake").mkdir()
         (self.path / "fake" / "__init__.py").write_text("")
         self.write({})
