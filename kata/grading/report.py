@@ -27,6 +27,7 @@ from kata.loop.progress import (
     SKIPPED,
     TODO,
     StepResult,
+    is_bonus,
     step_label,
     step_title,
 )
@@ -46,6 +47,7 @@ class TestGrade:
     units: int = 0
     max_units: int = 0
     output: str = ""
+    counted: bool = False  # passed, and earns its share (which is 0 in a step worth 0)
 
     @property
     def name(self) -> str:
@@ -133,7 +135,8 @@ def grade(impl: str, config: GradingConfig, run: Run, tamper: list[str]) -> Grad
                                                   len(step_tests))):
             test.max_units = share
             earned = test.outcome == DONE and test.nodeid in result.outcomes and result.counts()
-            test.units = share if earned and not zeroed else 0
+            test.counted = earned and not zeroed
+            test.units = share if test.counted else 0
             test.output = test.output or test_output(test, result)
             if zeroed and earned:
                 test.output += f"\n0 points: {'; '.join(zeroed)}"
@@ -198,9 +201,10 @@ def markdown(grade: Grade, config: GradingConfig) -> str:
         lines += [f"**The score is 0:** {'; '.join(grade.zeroed)}.", ""]
     lines += ["| step | status | tests passed | points |", "| --- | --- | --- | --- |"]
     for step, result in grade.steps.items():
+        points = ("bonus" if is_bonus(step) and not grade.possible(step) else
+                  f"{as_text(grade.units(step))}/{as_text(grade.possible(step))}")
         lines.append(f"| {step_label(step)}: {step_title(step)} | {result.status} | "
-                     f"{result.count(DONE)}/{len(result.outcomes)} | "
-                     f"{as_text(grade.units(step))}/{as_text(grade.possible(step))} |")
+                     f"{result.count(DONE)}/{len(result.outcomes)} | {points} |")
     lines.append("")
     for name, _, text in checks_beside(grade, config):
         lines += [f"**{name.capitalize()}:** {text}.", ""]
@@ -222,12 +226,12 @@ def markdown(grade: Grade, config: GradingConfig) -> str:
 def gradescope_json(grade: Grade, config: GradingConfig, summary: str) -> dict:
     """Gradescope's results.json: the total, the run's summary, and one entry per test.
 
-    A test is "passed" only when it earned points. The per-test scores add up to the total
-    exactly (kata.grading.points). The spec has no top-level max_score: it goes in extra_data,
-    with what else grading found.
+    A test is "passed" only when it earned its share (0 in a bonus step worth 0). The
+    per-test scores add up to the total exactly (kata.grading.points). The spec has no
+    top-level max_score: it goes in extra_data, with what else grading found.
     """
     tests = [{"name": t.name, "score": as_points(t.units), "max_score": as_points(t.max_units),
-              "status": "passed" if t.outcome == DONE and t.units > 0 else "failed",
+              "status": "passed" if t.counted else "failed",
               "output": t.output, "visibility": config.visibility,
               "extra_data": test_data(t)} for t in grade.tests]
     tests += [{"name": name, "score": 0.0, "max_score": 0.0,

@@ -24,7 +24,7 @@ import tempfile
 from pathlib import Path
 
 from kata.loop.progress import MODULE_KEYS, step_label
-from kata.steps import STEPS
+from kata.steps import CORE_STEPS, STEPS
 
 NOTEBOOK = Path("notebooks") / "mnist_kata.ipynb"
 MAGIC = re.compile(r"^%%kata\s+step\s+(\d)\s*$")
@@ -79,6 +79,16 @@ def module_docstring(source: str) -> str:
     return ast.get_docstring(ast.parse(source)) or ""
 
 
+# What follows a step's cell, (markdown, code): a look at what the step makes.
+AFTER_STEP = {
+    8: ("Your step 8 at a glance: an untrained network's predictions on the first test "
+        "digits, titled and coloured by your code.", "%kata plot"),
+    9: ("Draw a digit and watch your network read it: the pad below sends your strokes "
+        "through your `to_mnist` and `read_digit`, with the model the demo saved (run the "
+        "demo's cell above first).", "%kata draw"),
+}
+
+
 def build(root: Path, dest: Path, repository: str, sources: dict[int, str] | None = None,
           demo_args: str | None = "--epochs 2"):
     """The notebook, from the exercises of the kata at `root` (or the given step sources);
@@ -92,27 +102,33 @@ def build(root: Path, dest: Path, repository: str, sources: dict[int, str] | Non
     cells = [markdown(INTRO), code(SETUP.format(repository=repository)),
              markdown("MNIST itself: downloaded into `data/` the first time (on Colab too)."),
              code("%kata data")]
-    for step in STEPS:
+
+    def step_cells(step) -> list:
         source = (sources or {}).get(step.number) or \
             (Path(root) / "exercises" / f"{step.module}.py").read_text()
         doc = module_docstring(source)
         first, _, rest = doc.partition("\n")
-        if first.lower().startswith(f"step {step.number}:"):  # the heading says it already
+        if first.lower().startswith(f"step {step.number}"):  # the heading says it already
             doc = rest.strip()
-        cells += [markdown(f"## Step {step.number}: {step.title}\n\n{doc}"),
-                  code(f"%%kata step {step.number}\n{source.rstrip()}\n")]
-        if step.number == 8:
-            cells += [markdown("Your step 8 at a glance: an untrained network's predictions "
-                               "on the first test digits, titled and coloured by your code."),
-                      code("%kata plot")]
+        bonus = " (bonus)" if step.bonus else ""
+        return [markdown(f"## Step {step.number}{bonus}: {step.title}\n\n{doc}"),
+                code(f"%%kata step {step.number}\n{source.rstrip()}\n"),
+                *([markdown(AFTER_STEP[step.number][0]), code(AFTER_STEP[step.number][1])]
+                  if step.number in AFTER_STEP else [])]
+
+    for step in CORE_STEPS:
+        cells += step_cells(step)
     cells += [markdown("## The capstone\n\nAll your steps together, on the real MNIST: one "
                        "epoch of training must read at least 90% of held-out test digits."),
               code("%kata test capstone"),
               *([markdown("## Train it for real\n\nThe demo trains your steps with a faster "
                           "recipe (about 99% in two epochs) and shows what the network "
                           "reads."),
-                 code(f"%kata demo {demo_args}")] if demo_args is not None else []),
-              markdown("Every step at once:"), code("%kata test")]
+                 code(f"%kata demo {demo_args}")] if demo_args is not None else [])]
+    for step in STEPS:
+        if step.bonus:
+            cells += step_cells(step)
+    cells += [markdown("Every step at once:"), code("%kata test")]
     notebook.cells = cells
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -191,8 +207,8 @@ def board_html(board: dict) -> str:
     rows = []
     for row in board["rows"]:
         colour = COLOURS.get(row["status"], "#000")
-        points = "" if row["points"] is None else \
-            f"{round(row['points'], 1):g}/{round(row['possible'], 1):g}"
+        points = "" if row["points"] is None else "bonus" if row.get("bonus") and \
+            not row["possible"] else f"{round(row['points'], 1):g}/{round(row['possible'], 1):g}"
         rows.append(f"<tr><td>{html.escape(row['label'])}</td>"
                     f"<td style='color:{colour};font-weight:bold'>{row['status']}</td>"
                     f"<td>{row['passed']}/{row['tests']}</td><td>{points}</td>"

@@ -209,7 +209,7 @@ class Progress:
         if expect == TODO:
             ran = self.statuses()
             problems += [f"{step_label(key)} ran no test" for key in MODULE_KEYS
-                         if key not in ran]
+                         if key not in ran and key not in absent]
         return problems
 
     def summary(self, grading: GradingConfig | None = None) -> tuple[list[dict], str | None]:
@@ -240,7 +240,7 @@ class Progress:
         lines = []
         for row in rows:
             points = "" if row["points"] is None else (
-                f"{'bonus':<13}" if row["bonus"] and not row["possible"] else
+                f"{'bonus':>8}     " if row["bonus"] and not row["possible"] else
                 f"{format_points(row['points']):>4}/{format_points(row['possible']):<3}pts  ")
             lines.append(f"{row['label']:<9} {row['status']:<8} {row['passed']:>3}/"
                          f"{row['tests']:<3} {points}{row['title']}")

@@ -66,6 +66,42 @@ def test_when_every_step_is_done_there_is_no_next_step(fake_kata):
                                  "next: nothing; every step that ran is done"])
 
 
+def test_the_bonus_step_comes_after_the_capstone_worth_no_points(fake_kata):
+    fake_kata.write({number: WRITTEN for number in range(1, 9)})  # step 9 still a stub
+    result = fake_kata.run()
+    result.stdout.fnmatch_lines([
+        "capstone *done*2/2*20/20 pts*",
+        "step 9 *todo*0/3*bonus*Your own handwriting",
+        "score: 100/100 points, 8/8 steps done, capstone done",
+        "next: step 9 (bonus), Your own handwriting: fake/step9_your_digits.py",
+    ])
+
+
+def test_a_package_of_the_eight_steps_loses_nothing(fake_kata):
+    """An instructor's own package without step 9's module: step 9 is todo, the rest counts."""
+    fake_kata.write({number: WRITTEN for number in range(1, 9)})
+    (fake_kata.path / "fake" / "step9_your_digits.py").unlink()
+    result = fake_kata.run("--expect", "done")
+    assert result.ret == 0
+    result.stdout.fnmatch_lines([
+        "step 9 *todo*0/3*bonus*",
+        "score: 100/100 points, 8/8 steps done, capstone done",
+        "expectation --expect done: met",
+    ])
+    fake_kata.write({})
+    (fake_kata.path / "fake" / "step9_your_digits.py").unlink()
+    fake_kata.run("--expect", "todo").stdout.fnmatch_lines(["expectation --expect todo: met"])
+
+
+def test_a_bonus_step_given_points_counts_in_the_score(fake_kata):
+    fake_kata.set_config("step9 = 0", "step9 = 10")
+    fake_kata.write(ALL_WRITTEN)
+    fake_kata.run().stdout.fnmatch_lines([
+        "step 9 *done*3/3*10/10 pts*Your own handwriting",
+        "score: 110/110 points, 8/8 steps done, capstone done",
+    ])
+
+
 def test_the_board_says_what_changed_since_the_last_run(fake_kata):
     first = fake_kata.run()
     assert "last run" not in first.stdout.str()  # nothing to compare with yet
@@ -150,9 +186,9 @@ def test_without_a_step_the_hint_is_for_the_current_step(pytester):
 
 
 def test_an_unknown_step_gets_a_clear_error(pytester):
-    result = run_hint(pytester, "9")
+    result = run_hint(pytester, "10")
     assert result.ret == 2
-    result.stderr.fnmatch_lines(["no step 9: choose one of 1, 2, 3, 4, 5, 6, 7, 8, capstone"])
+    result.stderr.fnmatch_lines(["no step 10: choose one of 1, 2, 3, 4, 5, 6, 7, 8, capstone, 9"])
 
 
 def test_a_broken_hints_file_gives_a_note_instead_of_a_hint(tmp_path):
