@@ -29,6 +29,8 @@ COMMANDS = {
                      "write the notebook of the steps (Jupyter, Colab)"),
         "data": ("kata.data", "main", "download MNIST (into $MNIST_ROOT or data/)"),
         "demo": ("kata.demo.run", "main", "train a package's steps on MNIST, test them, plot"),
+        "draw": ("kata.loop.draw", "main",
+                 "draw digits and watch your network read them (step 9, after the demo)"),
     },
     "grading": {
         "grade": ("kata.grading.grade", "main",

@@ -9,7 +9,8 @@ the step's docstring, then one code cell holding the step's module, first line
 a fresh process (pytest cannot run twice in one kernel), and shows the board inline, with the
 failing test's message and the next hint. `%kata COMMAND` runs any kata command (`%kata hint
 3`, `%kata test`); `%kata demo` trains your steps in the notebook with its own progress bar
-and shows the figures; `%kata plot` draws your step 8 figure inline.
+and shows the figures; `%kata plot` draws your step 8 figure inline; `%kata draw` gives
+the drawing pad of step 9 inline.
 
 `notebook_modules` reads the step cells back: `kata grade notebook.ipynb` grades them.
 """
@@ -231,6 +232,7 @@ class Notebook:
 
         self.root = Path(root)
         self.runner = WarmRunner()
+        self.drawing = None  # the server of `%kata draw`, once started
 
     def forget_modules(self) -> None:
         """Drop the kernel's copies of the steps, so that the next import reads the files."""
@@ -269,9 +271,10 @@ class Notebook:
             words = ["--help"]
         if words[0] == "test":
             self.test(words[1] if len(words) > 1 else None)
-        elif words[0] in ("demo", "plot"):
+        elif words[0] in ("demo", "plot", "draw"):
             try:
-                self.demo(words[1:]) if words[0] == "demo" else self.plot()
+                {"demo": lambda: self.demo(words[1:]), "plot": self.plot,
+                 "draw": self.draw}[words[0]]()
             except KataTodo as error:  # a step it needs is not written yet: say which
                 print(f"{error}\n(write that step first: its cell's tests say what is missing)")
         else:
@@ -291,6 +294,26 @@ class Notebook:
         for name in ("predictions.png", "losses.png", "confusion.png"):
             if (out / name).exists():
                 display(Image(filename=str(out / name)))
+
+    def draw(self) -> None:
+        """`kata draw`'s pad inline: a server on a thread of this kernel, in an IFrame."""
+        from IPython.display import IFrame, display
+
+        from kata.loop.draw import MODEL, Reader, load_model, serve_in_background
+
+        path = self.root / MODEL
+        if not path.is_file():
+            print(f"no model at {path}: train one first with the demo's cell (`%kata demo`)")
+            return
+        self.forget_modules()
+        if self.drawing is not None:
+            self.drawing.shutdown()  # one pad at a time, with the newest model
+        import torch
+
+        device = torch.device("cpu")
+        reader = Reader("exercises", load_model("exercises", path, device), device, path)
+        self.drawing = serve_in_background(reader)
+        display(IFrame(self.drawing.url, width="100%", height=470))
 
     def plot(self) -> None:
         """Your step 8 figure for an untrained network of yours, on the first test digits
