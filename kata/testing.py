@@ -369,7 +369,7 @@ def correlation(a, b) -> float:
     return float(np.corrcoef(a, b)[0, 1]) if a.std() and b.std() else 0.0
 
 
-def make_wild(digit: np.ndarray, rng: np.random.Generator, page: int = 112):
+def make_wild(digit: np.ndarray, rng: np.random.Generator, page: int = 160):
     """An MNIST digit (28x28 uint8) made wild: enlarged 2.5 to 3.5 times, dark on a white
     `page` x `page` sheet, off-centre. A PIL image in mode L."""
     from PIL import Image

@@ -13,8 +13,9 @@ are decoded and normalised once into a tensor on the device (kata/inmemory.py), 
 one-cycle learning-rate schedule lets two epochs go far, and on a CPU that computes in
 bfloat16 natively the forward pass does (mixed precision).
 
-Writes to artifacts/: model.pt (a state dict), predictions.png, losses.png, confusion.png
-and metrics.json (every figure printed, for `make bench`).
+Writes to artifacts/: model.pt (a state dict), predictions.png, losses.png, confusion.png,
+wild_digits.png (once step 9 is written: digits written large, dark on white, off-centre,
+read before and after its to_mnist) and metrics.json (every figure printed, for `make bench`).
 """
 
 import argparse
@@ -336,6 +337,7 @@ def run(args: argparse.Namespace) -> dict:
             save_plot(steps[8].plot_losses([r["loss"] for r in history]), "losses.png")
             if history else None,
             save_plot(plot_confusion(confusion), "confusion.png"),
+            wild_figure(args, model, test_set, device, save_plot),
         ]
 
     train_seconds = clock.phases.get("train", 0.0)
@@ -362,6 +364,20 @@ def run(args: argparse.Namespace) -> dict:
     (args.out / "metrics.json").write_text(json.dumps(metrics, indent=2))
     print_summary(metrics, [path for path in saved if path] + [args.out / "metrics.json"])
     return metrics
+
+
+def wild_figure(args, model, test_set, device, save_plot) -> Path | None:
+    """wild_digits.png, once the package's step 9 is written: what the network reads in
+    digits written large, dark on white and off-centre, before and after its to_mnist."""
+    from kata.demo.wild import wild_digits
+
+    try:
+        figure = wild_digits(load_step(args.impl, 9), model, test_set.data, test_set.targets,
+                             device, seed=args.seed)
+    except KataTodo:
+        print("wild digits: no figure until step 9 (your own handwriting) is written")
+        return None
+    return save_plot(figure, "wild_digits.png")
 
 
 def print_summary(metrics: dict, saved: list[Path]) -> None:

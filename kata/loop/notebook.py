@@ -291,7 +291,7 @@ class Notebook:
         self.forget_modules()
         out = self.root / "artifacts"
         demo(["--impl", "exercises", "--out", str(out), *args])
-        for name in ("predictions.png", "losses.png", "confusion.png"):
+        for name in ("predictions.png", "losses.png", "confusion.png", "wild_digits.png"):
             if (out / name).exists():
                 display(Image(filename=str(out / name)))
 
