@@ -2,6 +2,7 @@
 
 import json
 import platform
+from pathlib import Path
 
 import matplotlib.pyplot as plt
 import pytest
@@ -17,7 +18,8 @@ from kata.steps import load_step
 from kata.testing import write_fake_mnist
 from solutions.step3_network import DigitClassifier
 
-ARTIFACTS = ("model.pt", "predictions.png", "losses.png", "confusion.png", "metrics.json")
+ARTIFACTS = ("model.pt", "predictions.png", "losses.png", "confusion.png", "wild_digits.png",
+             "metrics.json")
 
 
 @pytest.fixture(scope="module")
@@ -40,6 +42,20 @@ def trained(fake_root, tmp_path_factory):
 def test_the_demo_writes_every_artifact(trained):
     missing = [name for name in ARTIFACTS if not (trained / name).is_file()]
     assert not missing, f"the demo did not write {missing}"
+
+
+def test_a_package_without_step_9_gets_every_figure_but_the_wild_digits(fake_root, tmp_path,
+                                                                       monkeypatch, capsys):
+    """Step 9 a stub: one line instead of the figure, and the demo goes on as before."""
+    from kata.proofs.variants import build_package
+
+    stub = (Path(__file__).resolve().parents[2] / "exercises" / "step9_your_digits.py")
+    build_package(tmp_path, "no_step9", sources={stub.name: stub.read_text()})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", "no_step9") == 0
+    assert "no figure until step 9" in capsys.readouterr().out
+    written = {path.name for path in (tmp_path / "out").iterdir()}
+    assert written == set(ARTIFACTS) - {"wild_digits.png"}
 
 
 def test_the_demo_closes_its_figures(fake_root, tmp_path):
