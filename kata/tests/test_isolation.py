@@ -42,16 +42,16 @@ def board_line(result, step: int) -> str:
 def test_a_misbehaving_step_fails_only_its_own_tests(fake_kata, body, why):
     fake_kata.write(ALL_WRITTEN | {3: body})
     result = fake_kata.run("--timeout", "1")
-    result.assert_outcomes(passed=23, failed=3)  # 8 steps x 3 tests + the capstone's 2
+    result.assert_outcomes(passed=26, failed=3)  # 9 steps x 3 tests + the capstone's 2
     assert why in result.stdout.str(), f"the failure does not say {why!r}"
     assert "failing" in board_line(result, 3)
-    for step in (1, 2, 4, 8):
+    for step in (1, 2, 4, 8, 9):
         assert "done" in board_line(result, step), board_line(result, step)
 
 
 def test_printing_a_lot_stays_out_of_the_report(fake_kata):
     fake_kata.write(ALL_WRITTEN | {3: PRINTS_A_LOT})
     result = fake_kata.run()
-    result.assert_outcomes(passed=26)
+    result.assert_outcomes(passed=29)
     assert "debugging line" not in result.stdout.str()  # captured, and the test passed
     assert len(result.outlines) < 100, f"the report ran to {len(result.outlines)} lines"
