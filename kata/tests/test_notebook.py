@@ -93,9 +93,18 @@ def board_rows(cell) -> dict[str, str]:
 
 @pytest.mark.timeout(600)
 def test_with_the_reference_in_its_cells_every_step_is_done(handout):
+    from kata.demo.checkpoint import save_model
+    from solutions.step3_network import DigitClassifier
+
+    save_model(DigitClassifier(), handout / "artifacts" / "model.pt")  # for `%kata draw`
     cells = execute(handout, "reference", solutions())
     assert set(board_rows(cells[-1]).values()) == {"done"}, board_rows(cells[-1])
     assert len(board_rows(cells[-1])) == len(STEPS) + 1
+    draw = next(cell for cell in cells if cell.source == "%kata draw")
+    page = "".join(output["data"].get("text/html", "") for output in draw.outputs
+                   if "data" in output)
+    assert re.search(r"<iframe[^>]+src=\"http://127\.0\.0\.1:\d+/\?token=[\w-]+\"", page), (
+        f"`%kata draw` showed no pad: {draw.outputs}")
 
 
 @pytest.mark.timeout(600)
