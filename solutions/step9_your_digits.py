@@ -66,13 +66,13 @@ def to_mnist(image) -> torch.Tensor:
     height, width = ink.shape
     scale = INK_BOX / max(height, width)
     size = (max(1, round(width * scale)), max(1, round(height * scale)))
-    ink = np.asarray(Image.fromarray(ink, mode="F").resize(size, Image.LANCZOS)).clip(0, 1)
+    ink = np.asarray(Image.fromarray(ink).resize(size, Image.LANCZOS)).clip(0, 1)
 
     # Into a black 28x28 frame, the ink's centre of mass at the frame's centre.
     ys, xs = np.indices(ink.shape)
     centre_y, centre_x = (ys * ink).sum() / ink.sum(), (xs * ink).sum() / ink.sum()
     frame = Image.new("F", (FRAME, FRAME), 0)
-    frame.paste(Image.fromarray(ink, mode="F"),
+    frame.paste(Image.fromarray(ink),
                 (round(CENTRE - centre_x), round(CENTRE - centre_y)))
 
     # 8-bit grey levels, as MNIST's files hold them; then step 2's transform.
