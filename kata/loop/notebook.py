@@ -53,7 +53,8 @@ sys.path.insert(0, os.getcwd())
 
 INTRO = """# MNIST kata: read handwritten digits with a PyTorch CNN
 
-Eight steps, in the order of the original tutorial. In each step's code cell, replace every
+Eight steps, in the order of the original tutorial, then a bonus: step 9, where you draw
+digits and watch your network read them. In each step's code cell, replace every
 `raise KataTodo(...)` with your code and run the cell: its first line, `%%kata step N`, saves
 the cell to `exercises/` and runs that step's tests, then shows where every step stands, why
 a test fails, and a hint. `%kata hint N` gives one more hint each time you ask.
