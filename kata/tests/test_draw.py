@@ -144,6 +144,22 @@ def test_without_a_model_it_says_how_to_make_one(tmp_path):
     assert "kata demo --impl exercises" in done.stderr and "no model at" in done.stderr
 
 
+def test_in_a_terminal_it_asks_before_training(tmp_path):
+    """No model and a person at the keyboard: a y/N question; "n" trains nothing."""
+    import pty
+
+    keyboard, terminal = pty.openpty()
+    os.write(keyboard, b"n\n")
+    done = subprocess.run([sys.executable, "-m", "kata", "draw", "--no-browser", "--model",
+                           str(tmp_path / "model.pt")], cwd=ROOT, capture_output=True,
+                          text=True, stdin=terminal, timeout=120)
+    os.close(keyboard)
+    os.close(terminal)
+    assert done.returncode == 1 and "[y/N]" in done.stdout, done.stdout + done.stderr
+    assert "then train one when you like: `kata demo --impl exercises`" in done.stdout
+    assert not (tmp_path / "model.pt").exists()
+
+
 # ---------------------------------------------------------------- in a real browser
 
 
