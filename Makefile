@@ -9,7 +9,8 @@
 #   make grade   grade IMPL (default exercises) into reports/: results.json, junit.xml, summary.md
 #   make notebook / make gradescope / make classroom50 / make handout / make manifest
 #   make class   grade a class: SUBMISSIONS=folder (a folder, zip or notebook per learner; or a
-#                Gradescope export or Classroom 50 scores.json) into OUT=class-report/
+#                Gradescope export or Classroom 50 scores.json) into OUT (default: beside
+#                the kata, outside its folder: it holds learners' personal data)
 #   make class-proof  a class of SIZE=20 with planted mistakes: the report ranks exactly those
 #   make verify  the full proof: learner-mistake mutants caught, the same results in random
 #                order and in parallel, dishonest submissions stopped and correct alternatives
@@ -33,7 +34,7 @@ BENCH_ARGS ?=
 VERBOSE ?=
 DEST ?=
 SUBMISSIONS ?= submissions
-OUT ?= class-report
+OUT ?=
 SIZE ?= 20
 N ?= 20
 
@@ -73,14 +74,13 @@ classroom50: $(INSTALLED)
 	$(KATA) classroom50 build dist/classroom50
 
 handout: $(INSTALLED)
-	$(if $(DEST),,rm -rf dist/handout)
-	$(KATA) handout $(or $(DEST),dist/handout)
+	$(KATA) handout $(or $(DEST),../$(notdir $(CURDIR))-handout)
 
 manifest: $(INSTALLED)
 	$(KATA) manifest
 
 class: $(INSTALLED)
-	$(KATA) class $(SUBMISSIONS) --out $(OUT) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
+	$(KATA) class $(SUBMISSIONS) $(if $(OUT),--out $(OUT)) $(if $(PYTEST_ARGS),-- $(PYTEST_ARGS))
 
 class-proof: $(INSTALLED)
 	$(KATA) class-proof --size $(SIZE)
@@ -110,4 +110,4 @@ verify: $(INSTALLED)
 	$(KATA) verify
 
 clean:
-	rm -rf $(VENV) artifacts reports class-report dist .kata .pytest_cache .hypothesis .ruff_cache
+	rm -rf $(VENV) artifacts reports dist .kata .pytest_cache .hypothesis .ruff_cache
