@@ -2,7 +2,7 @@
 
 README.md is the front page for everyone; the parts meant only for instructors sit between
 `<!-- instructor -->` and `<!-- /instructor -->` lines, and a handout's README is README.md
-without them (`handout_readme`). `broken_links` finds every relative link or anchor in a set
+without them (`learner_page`). `broken_links` finds every relative link or anchor in a set
 of Markdown pages that does not resolve, as GitHub would resolve it.
 """
 
@@ -16,8 +16,8 @@ FENCE = re.compile(r"^\s*(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
 
-def handout_readme(text: str) -> str:
-    """README.md without its instructor-only blocks (their marker lines included)."""
+def learner_page(text: str) -> str:
+    """A page without its instructor-only blocks (their marker lines included)."""
     kept, hidden = [], False
     for line in text.splitlines(keepends=True):
         marker = line.strip()

@@ -11,30 +11,38 @@ kata/proofs, which read them, and the tooling's own tests) are not on the list e
 In the copy, `kata test`, `kata hint`, `kata watch`, `kata grade`, `kata demo` (of the
 exercises) and the notebook work: no test and no tooling they use imports solutions; `kata
 check` skips its runs of kata/tests and solutions/. The copy gets its own grading.sha256
-(it holds fewer tooling files than the full kata) and its own README, the learner's page
-(kata.docs.handout_readme).
+(it holds fewer tooling files than the full kata), README.md and docs/learner.md without
+their instructor-only parts (kata.docs.learner_page), and a pyproject.toml without the
+instructor's `dev` extra.
 """
 
 import argparse
 import os
+import re
 import shutil
 import subprocess
 import sys
 from collections import Counter
 from pathlib import Path
 
-from kata.docs import handout_readme
+from kata.docs import learner_page
 from kata.grading.engine import STUB_FILES
 from kata.grading.manifest import write_manifest
 
 # The kata's own files: at its top, the learner's stubs, the notebook, the learner's guide.
 HANDOUT_FILES = ("LICENSE", "Makefile", "pyproject.toml", "conftest.py", "grading.toml",
                  ".gitignore", ".github/workflows/grade.yml", "notebooks/mnist_kata.ipynb",
-                 "docs/learner.md", *(f"exercises/{name}" for name in STUB_FILES))
+                 *(f"exercises/{name}" for name in STUB_FILES))
+# The learner's pages, carried without their instructor-only parts (kata.docs.learner_page).
+HANDOUT_PAGES = ("README.md", "docs/learner.md")
 # The grading code's folders, with the endings a handout may carry from them.
 HANDOUT_FOLDERS = {"tests": (".py", ".toml"), "kata": (".py", ".html", ".css", ".js")}
 # Parts of those folders that serve only the instructor.
 INSTRUCTOR_ONLY = ("kata/tests/", "kata/proofs/")
+# Folders made locally, never part of the kata (what a kata outside git skips when it lists
+# its own files).
+LOCAL = {".git", ".venv", "venv", "__pycache__", ".pytest_cache", ".ruff_cache", ".hypothesis",
+         ".kata", "data", "artifacts", "reports", "dist"}
 
 
 def allowed(name: str) -> bool:
@@ -57,6 +65,19 @@ def tracked_files(root: Path) -> set[str] | None:
     if done.returncode != 0:
         return None
     return {name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
+
+
+def kata_files(root: Path) -> set[str]:
+    """Every file of the kata: what git tracks, or outside git every file below root but the
+    local ones (.venv, caches, data, outputs)."""
+    tracked = tracked_files(root)
+    if tracked is not None:
+        return {name for name in tracked if (Path(root) / name).exists()}
+    found = set()
+    for folder, folders, files in os.walk(root):
+        folders[:] = [name for name in folders if name not in LOCAL]
+        found |= {(Path(folder) / name).relative_to(root).as_posix() for name in files}
+    return found
 
 
 def candidate_files(root: Path) -> set[str]:
@@ -90,7 +111,7 @@ def left_out(root: Path, copied: list[str]) -> str:
             continue
         for name in files:
             path = (relative / name).as_posix()
-            if path not in copied and path not in ("README.md", "grading.sha256") and \
+            if path not in copied and path not in (*HANDOUT_PAGES, "grading.sha256") and \
                     "__pycache__" not in relative.parts:
                 group = next((part for part in INSTRUCTOR_ONLY if path.startswith(part)),
                              f"{relative.parts[0]}/" if relative.parts else path)
@@ -100,6 +121,12 @@ def left_out(root: Path, copied: list[str]) -> str:
     shown = [f"{name} ({count:,} file{'s' if count > 1 else ''})" if name.endswith("/") else name
              for name, count in sorted(counts.items())]
     return ", ".join(shown)
+
+
+def handout_pyproject(text: str) -> str:
+    """pyproject.toml without the `dev` extra (and the comment above it): a learner installs
+    the kata itself, or with `[notebook]`; the instructor's tools are not in a handout."""
+    return re.sub(r"(?m)(^#.*\n)*^dev = \[\n(.*\n)*?\]\n", "", text, count=1)
 
 
 def make_handout(root: Path, dest: Path) -> Path:
@@ -114,7 +141,10 @@ def make_handout(root: Path, dest: Path) -> Path:
         (dest / name).parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(root / name, dest / name)
         shutil.copymode(root / name, dest / name)
-    (dest / "README.md").write_text(handout_readme((root / "README.md").read_text()))
+    for page in HANDOUT_PAGES:
+        (dest / page).parent.mkdir(parents=True, exist_ok=True)
+        (dest / page).write_text(learner_page((root / page).read_text()))
+    (dest / "pyproject.toml").write_text(handout_pyproject((root / "pyproject.toml").read_text()))
     write_manifest(dest)
     return dest
 
@@ -132,8 +162,8 @@ def main(argv=None) -> int:
         print(error, file=sys.stderr)
         return 1
     copied = handout_files(args.root)
-    print(f"handout written to {dest}: {len(copied) + 2} files, no solutions; learners start "
-          "with `kata test`")
+    print(f"handout written to {dest}: {len(copied) + len(HANDOUT_PAGES) + 1} files, no "
+          "solutions; learners start with `kata test`")
     print(f"left out (instructor-only, or not tracked by git): {left_out(args.root, copied)}")
     return 0
 

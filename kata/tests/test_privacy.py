@@ -17,7 +17,7 @@ from fakes import ROOT
 
 from kata.gradebook.run import default_out, privacy_note
 from kata.grading import classroom50, gradescope
-from kata.grading.handout import handout_files, left_out, make_handout, tracked_files
+from kata.grading.handout import HANDOUT_PAGES, handout_files, left_out, make_handout, tracked_files
 from kata.loop.notebook import build as build_notebook
 
 # Each planted file holds a secret of its own, so a leak names what leaked.
@@ -151,7 +151,7 @@ def test_the_kata_s_test_fixtures_copy_only_what_is_tracked(instructors_kata, tm
     environment (gigabytes) into every test's temporary folder."""
     handout = make_handout(instructors_kata, tmp_path / "handout")
     copied = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
-    assert copied <= set(tracked_files(instructors_kata)) | {"README.md", "grading.sha256"}
+    assert copied <= set(tracked_files(instructors_kata)) | {*HANDOUT_PAGES, "grading.sha256"}
     assert sum(p.stat().st_size for p in handout.rglob("*") if p.is_file()) < 20 * 2**20
 
 
