@@ -74,7 +74,7 @@ def install(root: Path, venv: Path, role: str, torch: str) -> int:
             subprocess.run([*pip, "--index-url", CPU_INDEX, "torch", "torchvision"], check=True)
         else:
             print(f"PyTorch's CPU wheel index ({CPU_INDEX}) cannot be reached: installing the "
-                  "default build, CUDA libraries included (about 4 GB more)", flush=True)
+                  "default build, CUDA libraries included (about 4.5 GB more)", flush=True)
     subprocess.run([*pip, "--editable", f"{root}{extras_for(role, root)}"], check=True)
     return 0
 
