@@ -56,10 +56,16 @@ def has_torch(python: Path) -> bool:
 
 
 def extras_for(role: str, root: Path) -> str:
-    extra = ROLES[role]
-    if extra and f"\n{extra} = [" not in (root / "pyproject.toml").read_text():
-        return ""  # a handout's pyproject.toml has only the learner's and notebook's extras
-    return f"[{extra}]" if extra else ""
+    """The extra to install for a role: its own, or the largest below it that pyproject.toml
+    has (a handout has no `dev`: its instructor-only tools are not there, and its `kata
+    check` needs the notebook's)."""
+    text = (root / "pyproject.toml").read_text()
+    roles = list(ROLES)
+    for lower in reversed(roles[:roles.index(role) + 1]):
+        extra = ROLES[lower]
+        if not extra or f"\n{extra} = [" in text:
+            return f"[{extra}]" if extra else ""
+    return ""
 
 
 def install(root: Path, venv: Path, role: str, torch: str) -> int:

@@ -17,7 +17,7 @@ def test_each_role_installs_its_extra_and_a_handout_has_no_dev(tmp_path):
     assert install.extras_for("dev", ROOT) == "[dev]"
     (tmp_path / "pyproject.toml").write_text(
         handout_pyproject((ROOT / "pyproject.toml").read_text()))
-    assert install.extras_for("dev", tmp_path) == ""
+    assert install.extras_for("dev", tmp_path) == "[notebook]"
     assert install.extras_for("notebook", tmp_path) == "[notebook]"
 
 
