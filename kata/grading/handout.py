@@ -62,9 +62,10 @@ def tracked_files(root: Path) -> set[str] | None:
                               capture_output=True, timeout=60)
     except (OSError, subprocess.TimeoutExpired):
         return None
-    if done.returncode != 0:
-        return None
-    return {name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
+    names = {name for name in done.stdout.decode("utf-8", "surrogateescape").split("\0") if name}
+    # Outside a checkout, or a folder its checkout does not track (a kata unpacked inside
+    # another repository): the kata is not under git.
+    return names if done.returncode == 0 and names else None
 
 
 def kata_files(root: Path) -> set[str]:
@@ -85,7 +86,7 @@ def candidate_files(root: Path) -> set[str]:
     found = {name for name in HANDOUT_FILES if (root / name).is_file()}
     for folder in HANDOUT_FOLDERS:
         for path in (root / folder).rglob("*"):
-            if path.is_file() and not path.is_symlink():
+            if path.is_file():
                 found.add(path.relative_to(root).as_posix())
     return {name for name in found if not (root / name).is_symlink()}
 

@@ -55,6 +55,8 @@ def plant(kata: Path) -> None:
     for name, text in WORLD.items():
         (kata / name).parent.mkdir(parents=True, exist_ok=True)
         (kata / name).write_text(text)
+    # A link among the grading code, to a secret: copying it would copy what it points at.
+    (kata / "tests" / "instructor_notes.py").symlink_to(kata / ".env")
     with zipfile.ZipFile(kata / EXPORT, "w") as export:
         export.writestr("submission_metadata.yml", f":submitters: [alice] # {EXPORT_SECRET}\n")
 
@@ -94,7 +96,8 @@ def leaks(folder: Path) -> list[str]:
 def test_no_byte_of_an_instructors_world_reaches_what_the_kata_hands_out(instructors_kata,
                                                                          tmp_path):
     """Catches: a handout, bundle or notebook that copies the kata's folder minus a list of
-    names, so that gradebooks, submissions, exports, secrets or a venv reach learners."""
+    names, so that gradebooks, submissions, exports, secrets, a venv or what a link points at
+    reach learners."""
     outputs = tmp_path / "outputs"
     make_handout(instructors_kata, outputs / "handout")
     gradescope.build(instructors_kata, outputs / "gradescope" / "autograder.zip")
@@ -121,7 +124,7 @@ def test_without_git_the_handout_takes_only_the_kata_s_own_kinds_of_file(instruc
     """Catches: a handout made from a copy that is not a git checkout (a zip of the kata)
     falling back to copying everything."""
     kata = tmp_path / "kata"
-    shutil.copytree(instructors_kata, kata, ignore=shutil.ignore_patterns(".git"))
+    shutil.copytree(instructors_kata, kata, symlinks=True, ignore=shutil.ignore_patterns(".git"))
     make_handout(kata, tmp_path / "handout")
     assert leaks(tmp_path / "handout") == []
 
