@@ -57,6 +57,10 @@ COMMANDS = {
     },
 }
 ALL = {name: entry for commands in COMMANDS.values() for name, entry in commands.items()}
+# Packages outside the learner's install, by the extra of pyproject.toml that brings them.
+EXTRA_OF = {"IPython": "notebook", "ipykernel": "notebook", "nbformat": "notebook",
+            **dict.fromkeys(("yaml", "jsonschema", "nbclient", "nbconvert", "playwright",
+                             "xdist", "junitparser", "filelock", "ruff"), "dev")}
 
 
 def kata_root() -> Path:
@@ -91,15 +95,21 @@ def main(argv=None) -> int:
     sys.path.insert(0, os.getcwd())  # the kata's own packages: exercises, solutions
     try:
         module = importlib.import_module(module_name)
+        sys.argv[0] = f"kata {name}"  # argparse's usage lines name the command as typed
+        code = getattr(module, function)(rest)
     except ModuleNotFoundError as error:
-        if error.name and error.name.split(".")[0] in ("solutions", "kata") and \
-                not Path("solutions").exists():
+        top = (error.name or "").split(".")[0]
+        if top in ("solutions", "kata") and not Path("solutions").exists():
             print(f"kata {name}: not in a handout (it needs the solutions and the instructor's "
                   "tools, which a handout leaves out)", file=sys.stderr)
             return 2
+        if top in EXTRA_OF:
+            extra = EXTRA_OF[top]
+            print(f"kata {name}: needs the {extra} install ({top} is missing): "
+                  f"pip install -e \".[{extra}]\", or make install ROLE={extra}",
+                  file=sys.stderr)
+            return 2
         raise
-    sys.argv[0] = f"kata {name}"  # argparse's usage lines name the command as typed
-    code = getattr(module, function)(rest)
     return int(code or 0)
 
 

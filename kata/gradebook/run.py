@@ -3,7 +3,7 @@
     kata class submissions/                 a folder: a folder, zip or notebook per learner
     kata class assignment_123_export.zip    Gradescope's export: its results, not regraded
     kata class scores.json                  Classroom 50's scores (or a `gh teacher download`)
-    kata class submissions/ --jobs 2 --out class-report -- --step 3
+    kata class submissions/ --jobs 2 --out ../reports/ml101 -- --step 3
 
 Each submission is graded by `kata grade` in a process of its own (the same trusted grading,
 time limits and reports), `--jobs` at a time, with torch's threads shared among them. What a
@@ -14,7 +14,10 @@ work. A learner's reports land in OUT/learners/NAME/ only once complete, with gr
 changed since is not graded again. One broken submission is a row saying why, never the end
 of the run.
 
-Writes OUT/gradebook.csv and OUT/report.html (with OUT/figures/*.png).
+Writes OUT/gradebook.csv and OUT/report.html (with OUT/figures/*.png). OUT is by default
+outside the kata's folder (`<kata>-classes/<source>` beside it): it holds learners' personal
+data, which must never travel with the kata (a handout or a bundle copies only the kata's own
+tracked files in any case), and the last line of the run says so.
 """
 
 import argparse
@@ -219,7 +222,9 @@ def main(argv=None) -> int:
                         help="a folder of submissions (a folder, zip or notebook per learner), "
                         "a Gradescope export (zip or folder), a Classroom 50 scores.json, "
                         "result.json or `gh teacher download` folder")
-    parser.add_argument("--out", type=Path, default=Path("class-report"))
+    parser.add_argument("--out", type=Path,
+                        help="where the gradebook, report and learners' folders go (default: "
+                        "KATA-classes/NAME beside the kata's folder, outside it)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,
                         help="submissions graded at once (default: one per core)")
     parser.add_argument("--fresh", action="store_true",
@@ -231,7 +236,8 @@ def main(argv=None) -> int:
     argv = sys.argv[1:] if argv is None else list(argv)
     pytest_args = argv[argv.index("--") + 1:] if "--" in argv else []
     args = parser.parse_args(argv[:argv.index("--")] if "--" in argv else argv)
-    root, out = args.root.resolve(), args.out.resolve()
+    root = args.root.resolve()
+    out = (args.out or default_out(root, args.sources[0])).resolve()
     out.mkdir(parents=True, exist_ok=True)
     rows, notes = [], []
     for source in args.sources:
@@ -255,7 +261,21 @@ def main(argv=None) -> int:
     page = report.write(rows, out, args.title, notes)
     broke = sum(row.status == book.BROKE for row in rows)
     print(f"{len(rows)} learners ({broke} could not be graded): {out / 'gradebook.csv'}, {page}")
+    print(privacy_note(root, out))
     return 0
+
+
+def default_out(root: Path, source: Path) -> Path:
+    """Outside the kata's folder, so that a class's data never sits among the kata's files:
+    `<kata>-classes/<source>` beside it."""
+    return root.parent / f"{root.name}-classes" / Path(source).resolve().stem
+
+
+def privacy_note(root: Path, out: Path) -> str:
+    where = ("inside the kata's folder; no handout or bundle copies it"
+             if out == root or root in out.parents else "outside the kata's folder")
+    return (f"{out} ({where}) holds learners' personal data (names, grades, code): keep it "
+            "private, out of any repository you share")
 
 
 if __name__ == "__main__":

@@ -56,7 +56,7 @@ def python_with_the_kata() -> str:
     # The CPU build of torch: runners have no GPU, and the CUDA build is gigabytes larger.
     subprocess.run([*pip, "--index-url", "https://download.pytorch.org/whl/cpu",
                     "torch", "torchvision"], check=True)
-    subprocess.run([*pip, f"{KATA}[dev]"], check=True)
+    subprocess.run([*pip, str(KATA)], check=True)
     return str(venv / "bin" / "python")
 
 

@@ -61,6 +61,7 @@ PACKAGE = "submission"
 # no kata/ of its own (the throw-away katas of kata/tests).
 KATA_PACKAGE = Path(__file__).resolve().parents[1]
 STEP_FILES = tuple(f"{step.module}.py" for step in STEPS)
+STUB_FILES = ("__init__.py", "hints.toml", *STEP_FILES)
 CHECKS_FILE = Path("tests") / "grader_checks.py"
 MAX_LOG_BYTES = 2 * 2**20
 OUTCOMES = {DONE, FAILING, TODO, SKIPPED, NOT_RUN}
@@ -90,9 +91,12 @@ class Run:
 
 
 def bundle_files(root: Path) -> list[str]:
-    """The pristine files grading needs: what the manifest covers, the manifest, the stubs."""
-    stubs = [path.relative_to(root).as_posix() for path in sorted((root / "exercises").glob("*"))
-             if path.is_file()]
+    """The pristine files grading needs: what the manifest covers, the manifest, and the
+    stubs (the step modules, the package's __init__.py, hints.toml: nothing else an
+    instructor keeps in exercises/)."""
+    stubs = [f"exercises/{name}" for name in STUB_FILES
+             if (root / "exercises" / name).is_file()
+             and not (root / "exercises" / name).is_symlink()]
     return [*covered_files(root), MANIFEST_NAME, *stubs]
 
 

@@ -30,7 +30,7 @@ apt-get update && apt-get install -y python3 python3-venv python3-pip
 python3 -m venv /autograder/venv
 # The CPU build of torch: Gradescope has no GPU, and the CUDA build is gigabytes larger.
 /autograder/venv/bin/pip install --index-url https://download.pytorch.org/whl/cpu torch torchvision
-/autograder/venv/bin/pip install "/autograder/source[dev]"
+/autograder/venv/bin/pip install /autograder/source
 cd /autograder/source && MNIST_ROOT=/autograder/data /autograder/venv/bin/python -m kata data
 # The learner's code runs as a user of its own: the bundle and the dataset (its test labels)
 # are root's alone, in case the grader cannot also hide them from it.

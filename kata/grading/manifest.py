@@ -32,6 +32,8 @@ def covered_files(root: Path) -> list[str]:
     for pattern in COVERED_GLOBS:
         found |= {path.relative_to(root).as_posix() for path in root.glob(pattern)
                   if path.is_file() and "__pycache__" not in path.parts}
+    # A link is never grading code: copied into a bundle, it would carry what it points at.
+    found = {name for name in found if not (root / name).is_symlink()}
     return sorted(name for name in found if not name.startswith(NOT_COVERED))
 
 

@@ -16,6 +16,7 @@ the drawing pad of step 9 inline.
 """
 
 import argparse
+import hashlib
 import html
 import json
 import re
@@ -24,7 +25,8 @@ import sys
 import tempfile
 from pathlib import Path
 
-from kata.loop.progress import MODULE_KEYS, step_label
+from kata.loop.progress import MODULE_KEYS, STATE_DIR_NAME, read_json, step_label
+from kata.loop.workspace import back_up, is_stub
 from kata.steps import CORE_STEPS, STEPS
 
 NOTEBOOK = Path("notebooks") / "mnist_kata.ipynb"
@@ -44,7 +46,7 @@ if "google.colab" in sys.modules:
         subprocess.run(["git", "clone", "--depth", "1", REPOSITORY, "/content/mnist-kata"],
                        check=True)
         subprocess.run([sys.executable, "-m", "pip", "install", "--quiet", "-e",
-                        "/content/mnist-kata[dev]"], check=True)
+                        "/content/mnist-kata[notebook]"], check=True)
     os.chdir("/content/mnist-kata")
 elif os.path.basename(os.getcwd()) == "notebooks":
     os.chdir("..")
@@ -225,6 +227,35 @@ def board_html(board: dict) -> str:
     return "\n".join(parts)
 
 
+def save_cell(root: Path, step: int, source: str) -> tuple[Path, Path | None]:
+    """Write a step's cell over its file in exercises/; the file, and the backup kept first
+    when the file holds work the notebook did not save (an edit made in an editor, or an
+    older cell's text the learner changed since): never lose a learner's newer work.
+
+    What the notebook saved last, per step, is remembered in .kata/notebook.json (its sha256);
+    a file the notebook never saved is backed up unless it is still the untouched stubs.
+    """
+    path = Path(root) / "exercises" / f"{STEPS[step - 1].module}.py"
+    text = source if source.endswith("\n") else source + "\n"
+    record = Path(root) / STATE_DIR_NAME / "notebook.json"
+    saved = read_json(record)
+    backup = None
+    if path.exists():
+        current = path.read_text()
+        known = saved.get(str(step))
+        unsaved_work = sha256(current) != known if known else not is_stub(current)
+        if current != text and unsaved_work:
+            backup = back_up(path, root)
+    path.write_text(text)
+    record.parent.mkdir(parents=True, exist_ok=True)
+    record.write_text(json.dumps(saved | {str(step): sha256(text)}, indent=1))
+    return path, backup
+
+
+def sha256(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 class Notebook:
     """The kata as seen from a notebook's kernel: its folder, and a warm test runner."""
 
@@ -240,11 +271,10 @@ class Notebook:
         for name in [name for name in sys.modules if name.split(".")[0] == "exercises"]:
             del sys.modules[name]
 
-    def save(self, step: int, source: str) -> Path:
-        path = self.root / "exercises" / f"{STEPS[step - 1].module}.py"
-        path.write_text(source if source.endswith("\n") else source + "\n")
+    def save(self, step: int, source: str) -> tuple[Path, Path | None]:
+        path, backup = save_cell(self.root, step, source)
         self.forget_modules()
-        return path
+        return path, backup
 
     def test(self, step: str | None = None) -> None:
         """Run the tests (of one step) in a fresh process; draw the board."""
@@ -353,7 +383,10 @@ def load_ipython_extension(ipython) -> None:
             print(f"the first line of a step's cell is `%%kata step N`, N from 1 to {len(STEPS)}")
             return
         step = int(found.group(1))
-        path = kata.save(step, cell)
+        path, backup = kata.save(step, cell)
+        if backup:
+            print(f"{path.relative_to(kata.root)} had changes this notebook did not make: "
+                  f"they are kept in {backup.relative_to(kata.root)}")
         print(f"saved to {path.relative_to(kata.root)}; {step_label(step)}'s tests:")
         kata.test(str(step))
 

@@ -60,6 +60,20 @@ def step_argument(parser: argparse.ArgumentParser, argv) -> str:
     return parser.parse_args(argv).step
 
 
+def back_up(path: Path, root: Path = Path(".")) -> Path:
+    """Keep a copy of a step file in the kata's .kata/backups/, named by the file and the
+    time; the copy's path."""
+    folder = Path(root) / STATE_DIR_NAME / "backups"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = time.strftime("%Y%m%d-%H%M%S")
+    backup, count = folder / f"{path.stem}-{stamp}.py", 1
+    while backup.exists():  # two in the same second
+        count += 1
+        backup = folder / f"{path.stem}-{stamp}-{count}.py"
+    shutil.copyfile(path, backup)
+    return backup
+
+
 def reset_main(argv=None) -> int:
     step = step_argument(argparse.ArgumentParser(
         prog="kata reset", description="Put a step's stubs back; your version goes to a "
@@ -73,12 +87,9 @@ def reset_main(argv=None) -> int:
     if path.exists() and path.read_text() == stub:
         print(f"{path} already holds its stubs")
         return 0
-    backup = Path(STATE_DIR_NAME) / "backups" / f"{path.stem}-{time.strftime('%Y%m%d-%H%M%S')}.py"
-    backup.parent.mkdir(parents=True, exist_ok=True)
-    if path.exists():
-        shutil.copyfile(path, backup)
+    backup = back_up(path) if path.exists() else None
     path.write_text(stub)
-    print(f"{path} holds its stubs again; your version is in {backup}")
+    print(f"{path} holds its stubs again" + (f"; your version is in {backup}" if backup else ""))
     return 0
 
 

@@ -88,22 +88,30 @@ def time_suite(python: str) -> None:
               "(the reference, graded)", flush=True)
 
 
-def cpu_description() -> str:
-    """The CPU a figure comes from: its model, cores, and whether it computes bfloat16 natively
-    (which decides the demo's --precision auto)."""
-    model, flags = "unknown CPU", ""
-    try:
-        for line in Path("/proc/cpuinfo").read_text().splitlines():
-            key, _, value = line.partition(":")
-            if key.strip() == "model name":
-                model = value.strip()
-            elif key.strip() == "flags":
-                flags = value
-    except OSError:
-        pass
-    native = "avx512_bf16" in flags.split() or "amx_bf16" in flags.split()
-    return (f"{model}, {os.cpu_count()} cores, bfloat16 "
-            f"{'native (avx512_bf16)' if native else 'not native'}")
+# /proc/cpuinfo's flags for the vector units that decide the demo's speed, by name.
+VECTOR_UNITS = (("avx2", "AVX2"), ("avx512f", "AVX-512"), ("avx512_bf16", "AVX512-BF16"),
+                ("amx_bf16", "AMX-BF16"))
+
+
+def cpu_description(cpuinfo: str | None = None) -> str:
+    """The CPU a figure comes from: its model, cores, its vector units (AVX2, AVX-512, AMX)
+    and whether it computes bfloat16 natively (which decides the demo's --precision auto)."""
+    model, flags = "unknown CPU", []
+    if cpuinfo is None:
+        try:
+            cpuinfo = Path("/proc/cpuinfo").read_text()
+        except OSError:
+            cpuinfo = ""
+    for line in cpuinfo.splitlines():
+        key, _, value = line.partition(":")
+        if key.strip() == "model name":
+            model = value.strip()
+        elif key.strip() == "flags":
+            flags = value.split()
+    units = ", ".join(name for flag, name in VECTOR_UNITS if flag in flags)
+    native = "native" if "avx512_bf16" in flags or "amx_bf16" in flags else "not native"
+    return (f"{model}, {os.cpu_count()} cores, vector units: "
+            f"{units or 'none of AVX2, AVX-512, AMX'}; bfloat16 {native}")
 
 
 def kata_test(python: str, root: Path, step: int, warm: bool) -> float:

@@ -47,9 +47,13 @@ def test_a_row_counts_the_runs_that_reached_the_target():
 
 
 def test_every_figure_says_which_cpu_it_comes_from():
-    """Catches: figures that do not say whether bfloat16 was native, which decides the demo's
-    speed (--precision auto)."""
+    """Catches: figures that do not say which vector units the CPU has (AVX2, AVX-512, AMX) and
+    whether bfloat16 was native, which decide the demo's speed (--precision auto)."""
     from kata.proofs.bench import cpu_description
 
     described = cpu_description()
     assert "cores" in described and "bfloat16" in described, described
+    avx2_only = "model name : AMD EPYC\nflags : fpu sse2 avx avx2 fma\n"
+    assert cpu_description(avx2_only).endswith("vector units: AVX2; bfloat16 not native")
+    xeon = "model name : Xeon\nflags : avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
+    assert "AVX2, AVX-512, AVX512-BF16, AMX-BF16; bfloat16 native" in cpu_description(xeon)

@@ -40,6 +40,25 @@ def test_an_unknown_command_says_so_and_lists_the_others(capsys):
     assert "no command 'tset'" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(("command", "missing", "install"), [
+    (["check"], "ruff", 'pip install -e ".[dev]"'),
+    (["notebook", "--help"], "nbformat", None), (["notebook"], "nbformat",
+                                                 'pip install -e ".[notebook]"')])
+def test_a_command_outside_the_learners_install_names_the_install_it_needs(command, missing,
+                                                                           install):
+    """Catches: an instructor's or notebook command run with the learner's install ending in
+    a ModuleNotFoundError traceback instead of saying which install brings it."""
+    script = (f"import sys; sys.modules[{missing!r}] = None; from kata.cli import main; "
+              "sys.exit(main(sys.argv[1:]))")
+    done = subprocess.run([sys.executable, "-c", script, *command], cwd=ROOT,
+                          capture_output=True, text=True, timeout=120)
+    if install is None:  # --help needs nothing it does not have
+        assert done.returncode == 0, done.stderr
+        return
+    assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
+    assert f"({missing} is missing): {install}" in done.stderr
+
+
 def test_kata_test_is_make_test_the_quiet_run_with_the_board(fake_kata):
     fake_kata.write(ALL_WRITTEN | {2: TODO_STUB})
     done = subprocess.run([sys.executable, "-m", "kata", "test", "2", "--impl", "fake"],

@@ -3,6 +3,7 @@
 import ast
 import json
 import os
+import re
 import shutil
 import stat
 import subprocess
@@ -13,9 +14,10 @@ import jsonschema
 import pytest
 from fakes import CLASSROOM50_RESULT, ROOT
 
-from kata import data
+from kata.config import tomllib
+from kata.docs import broken_links, learner_page, page_problems
 from kata.grading import classroom50, gradescope, manifest
-from kata.grading.handout import make_handout
+from kata.grading.handout import HANDOUT_PAGES, kata_files, make_handout
 
 
 @pytest.fixture(scope="module")
@@ -121,6 +123,40 @@ def test_in_a_handout_the_instructors_commands_say_they_are_not_there(handout):
         assert "handout" in done.stdout + done.stderr, done.stdout + done.stderr
 
 
+# Commands a learner never runs: they need the solutions or serve only the instructor.
+INSTRUCTOR_COMMANDS = re.compile(
+    r"\b(kata|make) (verify|mutants|attacks|flaky|calibrate|bench|class|class-proof|handout|"
+    r"gradescope|classroom50|manifest|solution)\b|--impl solutions|IMPL=solutions|\.\[dev\]")
+
+
+def test_the_handouts_pages_are_the_learners_and_every_link_resolves(handout):
+    """Catches: a handout whose README or learner's guide sends learners to instructor-only
+    commands, to guides it does not carry, or has drifted from the kata's own pages."""
+    files = {p.relative_to(handout).as_posix() for p in handout.rglob("*") if p.is_file()}
+    assert page_problems(handout, files) == []
+    for page in HANDOUT_PAGES:
+        text = (handout / page).read_text()
+        assert text == learner_page((ROOT / page).read_text()), f"{page} has drifted"
+        found = sorted({m.group(0) for m in INSTRUCTOR_COMMANDS.finditer(text)})
+        assert found == [], f"{page} of the handout names instructor-only commands: {found}"
+    extras = tomllib.loads((handout / "pyproject.toml").read_text())["project"][
+        "optional-dependencies"]
+    assert list(extras) == ["notebook"], "a handout installs the learner's or notebook's extra"
+
+
+def test_the_front_page_is_short_and_every_link_of_the_pages_resolves():
+    """Catches: a front page that grew back into a manual, or a link or anchor that moved."""
+    assert len((ROOT / "README.md").read_text().splitlines()) <= 250
+    assert page_problems(ROOT, kata_files(ROOT)) == []
+
+
+def test_the_link_check_finds_a_missing_file_and_a_missing_anchor():
+    pages = {"README.md": "[a](docs/a.md#two) [b](docs/gone.md) [c](#top) `[d](nope.md)`\n# Top\n",
+             "docs/a.md": "# One\n\n```\n# Two\n```\n[home](../README.md#top)\n"}
+    assert broken_links(pages, set(pages)) == [
+        "README.md:1: docs/a.md#two (no heading #two)", "README.md:1: docs/gone.md (no such file)"]
+
+
 def test_the_handout_refuses_a_folder_that_is_not_empty(tmp_path):
     (tmp_path / "notes.txt").write_text("mine")
     with pytest.raises(FileExistsError):
@@ -168,7 +204,8 @@ def test_run_autograder_grades_the_submission_with_the_pristine_tests(handout, t
 # ---------------------------------------------------------------- Classroom 50
 
 
-def test_the_classroom50_autograder_grades_a_checkout_into_its_result_json(handout, tmp_path):
+def test_the_classroom50_autograder_grades_a_checkout_into_its_result_json(handout, tmp_path,
+                                                                         mnist_root):
     folder = classroom50.build(handout, tmp_path / "autograder")
     assert (folder / "autograder.py").exists()
     assert set(manifest.covered_files(handout)) <= {
@@ -180,7 +217,7 @@ def test_the_classroom50_autograder_grades_a_checkout_into_its_result_json(hando
     shutil.copy(ROOT / "solutions" / "step1_libraries.py", checkout / "exercises")
     (checkout / "tests" / "test_step2_dataset.py").write_text("def test_x():\n    pass\n")
     env = os.environ | {"KATA_PYTHON": sys.executable, "CLASSROOM": "ml-101",
-                        "MNIST_ROOT": str(data.mnist_root().resolve()),  # the checkout is cwd
+                        "MNIST_ROOT": str(mnist_root.resolve()),  # the checkout is cwd
                         "ASSIGNMENT": "mnist", "OWNER": "alice",
                         "SUBMISSION_TAG": "submit/2026-12-01T10-00-00Z-abc1234",
                         "COMMIT_URL": "https://github.com/ml-101/mnist-alice/commit/abc1234",
