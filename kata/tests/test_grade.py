@@ -104,6 +104,9 @@ def test_a_complete_package_scores_full_marks(fake_kata, monkeypatch, tmp_path):
     assert results["score"] == results["extra_data"]["max_score"] == 100
     assert all(test["status"] == "passed" for test in results["tests"])
     assert "## MNIST kata grade: 100/100 points" in summary
+    assert "| step 9: Your own handwriting | done | 3/3 | bonus |" in summary  # worth 0
+    assert results["extra_data"]["steps"]["step9"] == {"points": 0.0, "max_points": 0.0,
+                                                       "status": "done"}
     assert step_summary.read_text() == "earlier steps' summary\n" + summary  # appended
     assert results["extra_data"]["forged"] == [] and results["extra_data"]["review"] == []
 
@@ -276,6 +279,8 @@ def test_the_classroom50_result_follows_its_contract_in_whole_points():
     assert payload["score"] == 95 and payload["max-score"] == 100
     assert sum(t["score"] for t in payload["tests"]) == payload["score"]
     assert payload["review"] == env["COMMIT_URL"]  # no review link: the commit's
+    bonus = next(t for t in payload["tests"] if t["test-name"].startswith("step 9:"))
+    assert bonus["passed"] and bonus["score"] == bonus["max-score"] == 0
 
 
 def test_a_hanging_test_costs_its_points_and_grading_goes_on(fake_kata, monkeypatch):
