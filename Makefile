@@ -20,7 +20,8 @@
 #                at full marks (make mutants and make attacks alone too)
 #   make flaky   the whole suite under N seeds (N=20): pass rate and closest margins
 #   make bench   the demo against the pytorch/examples recipe, timed (BENCH_ARGS=...)
-# IMPL defaults to $KATA_IMPL or exercises for `make test`, and to solutions for `make demo`.
+# IMPL defaults to $KATA_IMPL or exercises for `make test`, and for `make demo` to solutions
+# (exercises in a handout, which has none).
 # TORCH=auto installs PyTorch's CPU build on Linux without an NVIDIA driver.
 
 PYTHON ?= python3
@@ -99,7 +100,7 @@ check: $(DEV)
 	$(KATA) check $(PYTEST_ARGS)
 
 demo: $(LEARNER)
-	$(KATA) demo --impl $(or $(IMPL),solutions) $(DEMO_ARGS)
+	$(KATA) demo $(if $(IMPL),--impl $(IMPL)) $(DEMO_ARGS)
 
 bench: $(DEV)
 	$(KATA) bench $(BENCH_ARGS)
