@@ -32,6 +32,7 @@ from kata.grading.manifest import write_manifest
 # The kata's own files: at its top, the learner's stubs, the notebook, the learner's guide.
 HANDOUT_FILES = ("LICENSE", "Makefile", "pyproject.toml", "conftest.py", "grading.toml",
                  ".gitignore", ".github/workflows/grade.yml", "notebooks/mnist_kata.ipynb",
+                 "docs/kata-draw.png", "docs/wild-digits.png",  # the learner's guide shows them
                  *(f"exercises/{name}" for name in STUB_FILES))
 # The learner's pages, carried without their instructor-only parts (kata.docs.learner_page).
 HANDOUT_PAGES = ("README.md", "docs/learner.md")
