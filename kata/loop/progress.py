@@ -91,12 +91,46 @@ def step_of_nodeid(nodeid: str) -> int | str | None:
 
 @dataclass
 class Problem:
-    """A test that did not pass: its id, outcome, docstring line and message."""
+    """A test that did not pass: its id, outcome, docstring line, message, and what it
+    observed (kata.testing.observe, or the crash)."""
 
     nodeid: str
     outcome: str
     doc: str
     message: str
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def crash(self) -> tuple[str, str, str] | None:
+        """(type, message, the learner's function) when the test crashed."""
+        facts = self.evidence
+        return (facts["crash"], facts.get("crash_message", ""), facts.get("crash_where", "")
+                ) if "crash" in facts else None
+
+
+@dataclass
+class Headline:
+    """Why a step is not done, as the board says it: the shared crash (if any), the mistake
+    the evidence names (if any), the test to look at."""
+
+    problem: Problem
+    shared: int = 0  # how many failing tests share the problem's crash (0: no shared crash)
+    tests: int = 0  # how many tests the step has
+    diagnosis: str | None = None  # the mistake's name (kata/loop/diagnoses.py)
+    words: str = ""  # what the learner's code did
+
+    def lines(self) -> list[str]:
+        problem, lines = self.problem, [f"  {self.problem.outcome}: {self.problem.nodeid}"]
+        if self.shared:
+            kind, message, where = problem.crash
+            lines[0] = (f"  {self.shared} of {self.tests} tests fail with the same error"
+                        f"{f' in {where}' if where else ''}: {kind}: {message}")
+            lines.append(f"    first: {problem.nodeid}")
+        if self.words:
+            lines.append(f"    your code: {self.words}")
+        elif problem.doc and not self.shared:
+            lines.append(f"    {problem.doc}")
+        return lines + [f"    {line}" for line in problem.message.splitlines()]
 
 
 # A test is as bad as its worst phase: setup, call or teardown.
@@ -157,6 +191,28 @@ class StepResult:
                 return self.problems[nodeid]
         return None
 
+    def headline(self, step: int | str) -> Headline | None:
+        """What the board says first about this step: when failures share one crash, that
+        crash once; when a test's evidence names a mistake of the catalogue, that mistake in
+        words about the learner's code; otherwise the first failing test's docstring line."""
+        from kata.loop import diagnoses
+
+        first = self.first_problem()
+        if first is None or first.outcome != FAILING:
+            return None if first is None else Headline(first)
+        failing = [self.problems[nodeid] for nodeid, outcome in self.outcomes.items()
+                   if outcome == FAILING and nodeid in self.problems]
+        crashes = [problem.crash for problem in failing if problem.crash]
+        common = max(set(crashes), key=crashes.count) if crashes else None
+        headline = Headline(first, tests=len(self.outcomes))
+        if common and crashes.count(common) >= 2:
+            headline.shared = crashes.count(common)
+            headline.problem = next(p for p in failing if p.crash == common)
+        found = diagnoses.find(step, [(p.nodeid, p.evidence) for p in failing])
+        if found:
+            headline.diagnosis, headline.words = found[0].names, found[0].explain(found[1])
+        return headline
+
 
 def format_points(points: float) -> str:
     """Points for people: one decimal at most, none when whole (10, 8.3)."""
@@ -174,7 +230,8 @@ class Progress:
         if step is None or outcome is None:
             return
         problem = None if outcome == DONE else Problem(
-            report.nodeid, outcome, getattr(report, "kata_doc", ""), message_of(report))
+            report.nodeid, outcome, getattr(report, "kata_doc", ""), message_of(report),
+            getattr(report, "kata_evidence", {}))
         self.steps[str(step)].record(report.nodeid, outcome, problem)
 
     def rows(self):
@@ -235,6 +292,13 @@ class Progress:
                          f"{row['tests']:<3} {points}{row['title']}")
         return lines + ([total] if total else [])
 
+    def diagnoses(self) -> dict[str, str]:
+        """The mistake each failing step's headline names, by step key (for `make mutants`)."""
+        named = {key: result.headline(key) for key, result in self.rows()
+                 if result.status == FAILING}
+        return {key: headline.diagnosis for key, headline in named.items()
+                if headline and headline.diagnosis}
+
     def next_step(self) -> tuple[str, StepResult] | None:
         """The first step, in order, that ran and is not done: the one to work on now."""
         for key, result in self.rows():
@@ -243,10 +307,11 @@ class Progress:
         return None
 
 
-def next_step_lines(progress: Progress, package: str,
-                    hint_for: Callable[[str], str | None]) -> list[str]:
-    """Under the board: the step to work on, its file, why it is not done, and its first hint
-    (`hint_for(key)`, asked only for that step)."""
+def next_step_lines(progress: Progress, package: str, hint_for: Callable[[str], str | None],
+                    explain: Callable[[str], list[str]] | None = None) -> list[str]:
+    """Under the board: the step to work on, its file, why it is not done (and, for a failing
+    step, `explain(key)`: the shape trace and the pictures), and its first hint (`hint_for(key)`,
+    asked only for that step)."""
     found = progress.next_step()
     if found is None:
         return ["next: nothing; every step that ran is done"] if progress.steps else []
@@ -254,12 +319,11 @@ def next_step_lines(progress: Progress, package: str,
     where = (f"(all of {package}/ together)" if key == CAPSTONE
              else f"{package}/{STEPS[int(key) - 1].module}.py")
     lines = [f"next: {step_label(key)}, {step_title(key)}: {where}"]
-    problem = result.first_problem()
-    if problem:
-        lines.append(f"  {problem.outcome}: {problem.nodeid}")
-        if problem.doc:
-            lines.append(f"    {problem.doc}")
-        lines += [f"    {line}" for line in problem.message.splitlines()]
+    headline = result.headline(key)
+    if headline:
+        lines += headline.lines()
+    if explain and result.status == FAILING:
+        lines += explain(key)
     checks = [outcome for nodeid, outcome in result.outcomes.items() if is_check(nodeid)]
     failing = sum(outcome == FAILING for outcome in checks)
     if failing:

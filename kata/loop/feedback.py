@@ -1,0 +1,198 @@
+"""What the board adds under the headline of the step to work on, when that step fails: the
+shape trace of the learner's network (steps 3 and 4, and the capstone) and a picture a teacher
+would sketch (steps 2, 3, 5 and 8), written as PNG files under .kata/feedback/ for the terminal
+and shown under the cell in the notebook.
+
+Nothing here runs for a step that passes, and matplotlib is imported only to draw. The
+learner's code runs here as it does in the tests; whatever it raises, the board goes on
+without the picture.
+"""
+
+import math
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from kata.loop.shapes import Trace, trace
+from kata.steps import CAPSTONE, load_step
+
+FEEDBACK_DIR = Path(".kata") / "feedback"
+MNIST_MEAN, MNIST_STD = 0.1307, 0.3081
+BLACK, WHITE = (0 - MNIST_MEAN) / MNIST_STD, (1 - MNIST_MEAN) / MNIST_STD
+
+
+def explain(key: str, package: str, root: Path) -> tuple[list[str], list[Path]]:
+    """Board lines and pictures for step `key` of `package`, which fails; ([], []) when there
+    is nothing to add or the learner's code does not get that far."""
+    folder = Path(root) / FEEDBACK_DIR
+    lines, pictures = [], []
+    for helper in HELPERS.get(key, ()):
+        try:
+            more, picture = helper(package, folder)
+        except Exception:  # the learner's code, half written: no picture this time
+            continue
+        lines += more
+        if picture:
+            pictures.append(picture)
+            shown = picture.relative_to(root) if picture.is_relative_to(root) else picture
+            lines.append(f"  picture: {shown}")
+    return lines, pictures
+
+
+def figure(width: float, height: float):
+    from matplotlib.figure import Figure  # no pyplot: no window, no global state
+
+    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+
+
+def save(fig, folder: Path, name: str) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / name
+    fig.savefig(path)
+    return path
+
+
+# ---------------------------------------------------------------- step 2: the pixel values
+
+
+def pixel_picture(package: str, folder: Path) -> tuple[list[str], Path | None]:
+    """A histogram of what build_transform makes of every pixel value 0..255, beside what
+    MNIST's normalisation makes of them, black and white marked."""
+    from PIL import Image
+
+    step2 = load_step(package, 2)
+    ramp = (torch.arange(28 * 28) % 256).to(torch.uint8).reshape(28, 28)
+    yours = step2.build_transform()(Image.fromarray(ramp.numpy()))
+    if not isinstance(yours, torch.Tensor) or yours.numel() != 28 * 28:
+        return [], None
+    yours = yours.flatten().double()
+    expected = (ramp.flatten().double() / 255 - MNIST_MEAN) / MNIST_STD
+    low = min(yours.min().item(), expected.min().item())
+    high = max(yours.max().item(), expected.max().item())
+    fig = figure(8, 3.4)
+    ax = fig.add_subplot()
+    bins = torch.linspace(low, high, 60).numpy()
+    ax.hist(expected.numpy(), bins=bins, alpha=0.5, color="tab:green", label="expected")
+    ax.hist(yours.numpy(), bins=bins, alpha=0.5, color="tab:red", label="yours")
+    for value, colour, text in ((BLACK, "tab:green", "black should be"),
+                                (WHITE, "tab:green", "white should be"),
+                                (yours[0].item(), "tab:red", "your black"),
+                                (yours[255].item(), "tab:red", "your white")):
+        ax.axvline(value, color=colour, linestyle="--" if "should" in text else "-")
+        ax.annotate(f"{text}\n{value:.4f}", (value, ax.get_ylim()[1] * 0.8), color=colour,
+                    fontsize=8, ha="center", backgroundcolor="white")
+    ax.set_xlabel("pixel value after build_transform()")
+    ax.set_ylabel("pixels (a ramp of 0..255)")
+    ax.set_title("step 2: your pixel values (red) beside MNIST-normalised ones (green)")
+    ax.legend(loc="upper right")
+    return [], save(fig, folder, "step2-pixels.png")
+
+
+# ---------------------------------------------------------------- steps 3, 4: the shape trace
+
+
+def traced(model: nn.Module) -> Trace | None:
+    result = trace(model)
+    return None if result.ok else result
+
+
+def trace_picture(result: Trace, folder: Path, name: str) -> Path:
+    """The trace as a table: each layer, its output shape, what changed; the break in red."""
+    rows = result.rows()
+    fig = figure(9, 0.9 + 0.32 * (len(rows) + len(result.ways_out) + 1))
+    ax = fig.add_subplot()
+    ax.axis("off")
+    table = ax.table(cellText=[list(row) for row in rows],
+                     colLabels=["layer", "output shape", "what changed"], loc="upper center",
+                     cellLoc="left", colWidths=[0.32, 0.2, 0.48])
+    table.auto_set_font_size(False)
+    table.set_fontsize(9)
+    for (row, _), cell in table.get_celld().items():
+        cell.set_height(1 / (len(rows) + 4))
+        if row == len(rows) and (result.broken or not result.ok):
+            cell.set_facecolor("#fdd")
+    notes = ([result.error] if result.error else
+             [f"the output is {rows[-1][1]}; it should be (N, 10)"]) + \
+        [f"way out: {way}" for way in result.ways_out]
+    ax.set_title("shape trace: N images (N, 1, 28, 28) through your network", loc="left")
+    fig.text(0.01, 0.01, "\n".join(wrap(note, 120) for note in notes), fontsize=8,
+             color="#a00", va="bottom")
+    return save(fig, folder, name)
+
+
+def wrap(text: str, width: int) -> str:
+    import textwrap
+
+    return "\n".join(textwrap.wrap(text, width))
+
+
+def network_trace(build: Callable[[str], nn.Module], name: str):
+    def helper(package: str, folder: Path) -> tuple[list[str], Path | None]:
+        result = traced(build(package))
+        if result is None:
+            return [], None
+        return ([f"  {line}" for line in result.lines()],
+                trace_picture(result, folder, name))
+    return helper
+
+
+def step3_model(package: str) -> nn.Module:
+    return load_step(package, 3).DigitClassifier()
+
+
+def step4_model(package: str) -> nn.Module:
+    return load_step(package, 4).build_model(torch.device("cpu"))
+
+
+# ---------------------------------------------------------------- step 5: the loss over steps
+
+
+def loss_picture(package: str, folder: Path, steps: int = 40) -> tuple[list[str], Path | None]:
+    """The loss on the tests' tiny task over a few dozen updates made by the learner's
+    train_step, beside the same updates made the usual way (zero_grad, forward, loss,
+    backward, step): gradients that pile up, or a step that never happens, show at a glance."""
+    from kata.testing import LinearNet, learnable_digits
+
+    step5 = load_step(package, 5)
+    digits = learnable_digits(64)
+    batches = [(digits.images[i:i + 16], digits.labels[i:i + 16]) for i in range(0, 64, 16)]
+
+    def usual_step(model, images, labels, loss_fn, optimizer):
+        optimizer.zero_grad()
+        loss = loss_fn(model(images), labels)
+        loss.backward()
+        optimizer.step()
+
+    curves = {}
+    for label, update in (("yours", step5.train_step), ("expected", usual_step)):
+        torch.manual_seed(0)
+        model = LinearNet()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
+        losses = []
+        for index in range(steps):
+            images, labels = batches[index % len(batches)]
+            with torch.no_grad():  # measured here, whatever train_step returns
+                losses.append(nn.functional.cross_entropy(model(images), labels).item())
+            update(model, images, labels, nn.CrossEntropyLoss(), optimizer)
+        curves[label] = losses
+    fig = figure(7, 3.4)
+    ax = fig.add_subplot()
+    ax.plot(curves["expected"], color="tab:green", label="a correct train_step")
+    ax.plot([loss if math.isfinite(loss) else float("nan") for loss in curves["yours"]],
+            color="tab:red", label="your train_step")
+    ax.set_xlabel("update (batches of 16 easy digits)")
+    ax.set_ylabel("loss before the update")
+    ax.set_title("step 5: the loss under your train_step and a correct one")
+    ax.legend()
+    return [], save(fig, folder, "step5-loss.png")
+
+
+HELPERS: dict[str, tuple] = {
+    "2": (pixel_picture,),
+    "3": (network_trace(step3_model, "step3-shapes.png"),),
+    "4": (network_trace(step4_model, "step4-shapes.png"),),
+    "5": (loss_picture,),
+    CAPSTONE: (network_trace(step4_model, "capstone-shapes.png"),),
+}
