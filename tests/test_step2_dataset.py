@@ -73,7 +73,8 @@ def test_build_transform_maps_black_to_minus_0_4242(step2):
     observe(black=black, white=transformed_value(step2, 255))
     assert black == pytest.approx(-0.4242, abs=TOLERANCE), (
         f"build_transform() made a black pixel {black:.4f}; expected -0.4242 = (0 - 0.1307) / "
-        "0.3081 -- after ToTensor(), add transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))")
+        "0.3081 -- after ToTensor(), normalise with transforms.Normalize((MNIST_MEAN,), "
+        "(MNIST_STD,))")
 
 
 def test_build_transform_maps_white_to_2_8215(step2):

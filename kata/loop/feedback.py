@@ -81,12 +81,13 @@ def pixel_picture(package: str, folder: Path) -> tuple[list[str], Path | None]:
                                 (yours[0].item(), "tab:red", "your black"),
                                 (yours[255].item(), "tab:red", "your white")):
         ax.axvline(value, color=colour, linestyle="--" if "should" in text else "-")
-        ax.annotate(f"{text}\n{value:.4f}", (value, ax.get_ylim()[1] * 0.8), color=colour,
-                    fontsize=8, ha="center", backgroundcolor="white")
+        height = 0.92 if "should" in text else 0.72
+        ax.annotate(f"{text}\n{value:.4f}", (value, ax.get_ylim()[1] * height), color=colour,
+                    fontsize=8, ha="center", va="top", backgroundcolor="white")
     ax.set_xlabel("pixel value after build_transform()")
     ax.set_ylabel("pixels (a ramp of 0..255)")
     ax.set_title("step 2: your pixel values (red) beside MNIST-normalised ones (green)")
-    ax.legend(loc="upper right")
+    ax.legend(loc="upper left", bbox_to_anchor=(1.01, 1))
     return [], save(fig, folder, "step2-pixels.png")
 
 
@@ -170,22 +171,29 @@ def loss_picture(package: str, folder: Path, steps: int = 40) -> tuple[list[str]
         torch.manual_seed(0)
         model = LinearNet()
         optimizer = torch.optim.SGD(model.parameters(), lr=0.05)
-        losses = []
+        losses, gradients = [], []
         for index in range(steps):
             images, labels = batches[index % len(batches)]
             with torch.no_grad():  # measured here, whatever train_step returns
                 losses.append(nn.functional.cross_entropy(model(images), labels).item())
             update(model, images, labels, nn.CrossEntropyLoss(), optimizer)
-        curves[label] = losses
-    fig = figure(7, 3.4)
-    ax = fig.add_subplot()
-    ax.plot(curves["expected"], color="tab:green", label="a correct train_step")
-    ax.plot([loss if math.isfinite(loss) else float("nan") for loss in curves["yours"]],
-            color="tab:red", label="your train_step")
-    ax.set_xlabel("update (batches of 16 easy digits)")
-    ax.set_ylabel("loss before the update")
-    ax.set_title("step 5: the loss under your train_step and a correct one")
-    ax.legend()
+            gradients.append(sum(0.0 if p.grad is None else p.grad.norm().item()
+                                 for p in model.parameters()))
+        curves[label] = (losses, gradients)
+    fig = figure(10, 3.4)
+    loss_axes, gradient_axes = fig.subplots(1, 2)
+    for label, colour, name in (("expected", "tab:green", "a correct train_step"),
+                                ("yours", "tab:red", "your train_step")):
+        losses, gradients = curves[label]
+        loss_axes.plot([v if math.isfinite(v) else float("nan") for v in losses],
+                       color=colour, label=name)
+        gradient_axes.plot(gradients, color=colour, label=name)
+    loss_axes.set(xlabel="update (batches of 16 easy digits)", ylabel="loss before the update",
+                  title="the loss")
+    gradient_axes.set(xlabel="update", ylabel="size of .grad after train_step",
+                      title="the gradients (piling up? never computed?)")
+    loss_axes.legend()
+    fig.suptitle("step 5: your train_step beside a correct one, on the tests' tiny task")
     return [], save(fig, folder, "step5-loss.png")
 
 

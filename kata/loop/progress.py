@@ -1,6 +1,7 @@
 """Per-step status from pytest's reports (done, failing, todo), the board, and its history."""
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -108,6 +109,13 @@ class Problem:
                 ) if "crash" in facts else None
 
 
+def same_error(crash: tuple[str, str, str]) -> tuple[str, str, str]:
+    """A crash with its numbers blanked: the same error on batches of 1 and of 4 reads
+    "(1x800 and 1568x64)" and "(4x800 and 1568x64)"."""
+    kind, message, where = crash
+    return kind, re.sub(r"\d+", "#", message), where
+
+
 @dataclass
 class Headline:
     """Why a step is not done, as the board says it: the shared crash (if any), the mistake
@@ -130,6 +138,8 @@ class Headline:
             lines.append(f"    your code: {self.words}")
         elif problem.doc and not self.shared:
             lines.append(f"    {problem.doc}")
+        if self.shared:  # the crash is said; the test's own message would say it again
+            return lines
         return lines + [f"    {line}" for line in problem.message.splitlines()]
 
 
@@ -202,12 +212,13 @@ class StepResult:
             return None if first is None else Headline(first)
         failing = [self.problems[nodeid] for nodeid, outcome in self.outcomes.items()
                    if outcome == FAILING and nodeid in self.problems]
-        crashes = [problem.crash for problem in failing if problem.crash]
+        crashes = [same_error(problem.crash) for problem in failing if problem.crash]
         common = max(set(crashes), key=crashes.count) if crashes else None
         headline = Headline(first, tests=len(self.outcomes))
         if common and crashes.count(common) >= 2:
             headline.shared = crashes.count(common)
-            headline.problem = next(p for p in failing if p.crash == common)
+            headline.problem = next(p for p in failing if p.crash
+                                    and same_error(p.crash) == common)
         found = diagnoses.find(step, [(p.nodeid, p.evidence) for p in failing])
         if found:
             headline.diagnosis, headline.words = found[0].names, found[0].explain(found[1])

@@ -30,23 +30,28 @@ class Layer:
     def change(self) -> str:
         """The arithmetic behind a changed size, in words ("" when nothing worth saying)."""
         given, gave, module = self.given, self.gave, self.module
+        if given is not None and gave is None:  # it crashed: what did it want?
+            if isinstance(module, nn.Linear):
+                return f"expects {module.in_features} features, gets {given[-1]}"
+            if isinstance(module, nn.Conv2d) and len(given) == 4:
+                return f"expects {module.in_channels} channels, gets {given[1]}"
+            return ""
         if given is None or gave is None or given == gave:
             return ""
         if isinstance(module, nn.Conv2d) and len(given) == 4 and len(gave) == 4:
             kernel, padding = module.kernel_size[0], module.padding
             padding = padding[0] if isinstance(padding, tuple) else padding
             size, out = given[2], gave[2]
-            why = (f"a {kernel}x{kernel} conv without padding takes {kernel - 1} off"
-                   if padding == 0 and kernel > 1 and module.stride[0] == 1
-                   else f"kernel {kernel}, padding {padding}, stride {module.stride[0]}")
-            channels = (f"; {given[1]} -> {gave[1]} channels" if given[1] != gave[1] else "")
-            return (f"{size} -> {out} ({why}){channels}" if size != out
-                    else f"{given[1]} -> {gave[1]} channels, {size} x {size} kept")
+            if size == out:
+                return f"{size} x {size} kept (padding {padding})"
+            if padding == 0 and module.stride[0] == 1:
+                return f"{size} - {kernel - 1} = {out} ({kernel}x{kernel}, no padding)"
+            return f"{size} -> {out} (kernel {kernel}, padding {padding}, stride {module.stride[0]})"
         if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and len(given) == 4:
             size = module.kernel_size
             size = size if isinstance(size, int) else size[0]
-            rounding = ", rounding down" if given[2] % size else ""
-            return f"{given[2]} -> {gave[2]} (pooling by {size}{rounding})"
+            rounding = ", rounded down" if given[2] % size else ""
+            return f"{given[2]} / {size} = {gave[2]}{rounding}"
         if isinstance(module, nn.Flatten) and len(gave) < len(given):
             kept = gave[0] if len(gave) > 1 else None
             folded = given[1:] if kept == given[0] else given
@@ -54,7 +59,7 @@ class Layer:
             return (f"{product} = {math.prod(folded)}"
                     + ("" if kept == given[0] else ": the batch was folded in too"))
         if isinstance(module, nn.Linear):
-            return f"{given[-1]} -> {gave[-1]} features"
+            return f"{given[-1]} -> {gave[-1]}"
         return ""
 
 
