@@ -84,6 +84,8 @@ def pixel_picture(package: str, folder: Path) -> tuple[list[str], Path | None]:
         height = 0.92 if "should" in text else 0.72
         ax.annotate(f"{text}\n{value:.4f}", (value, ax.get_ylim()[1] * height), color=colour,
                     fontsize=8, ha="center", va="top", backgroundcolor="white")
+    margin = 0.12 * (high - low)  # room for the labels of black and white at the ends
+    ax.set_xlim(low - margin, high + margin)
     ax.set_xlabel("pixel value after build_transform()")
     ax.set_ylabel("pixels (a ramp of 0..255)")
     ax.set_title("step 2: your pixel values (red) beside MNIST-normalised ones (green)")

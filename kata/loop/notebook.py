@@ -15,6 +15,7 @@ and shows the figures; `%kata plot` draws your step 8 figure inline.
 """
 
 import argparse
+import base64
 import html
 import json
 import re
@@ -202,9 +203,20 @@ def board_html(board: dict) -> str:
     for line in filter(None, [board.get("total"), board.get("history")]):
         parts.append(f"<p><b>{html.escape(line)}</b></p>")
     if board.get("next"):
-        parts.append("<pre style='white-space:pre-wrap'>"
+        parts.append("<pre style='white-space:pre-wrap;font-family:monospace'>"
                      + html.escape("\n".join(board["next"])) + "</pre>")
+    parts += [picture_html(Path(path)) for path in board.get("pictures", [])
+              if Path(path).is_file()]
     return "\n".join(parts)
+
+
+def picture_html(path: Path) -> str:
+    """A picture of the feedback (kata/loop/feedback.py), inline: the notebook may be saved,
+    shared or opened in Colab, where .kata/feedback/ is not beside it."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f"<figure><img alt='{html.escape(path.name)}' style='max-width:100%' "
+            f"src='data:image/png;base64,{data}'><figcaption>{html.escape(path.name)}"
+            "</figcaption></figure>")
 
 
 class Notebook:

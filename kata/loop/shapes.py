@@ -46,7 +46,8 @@ class Layer:
                 return f"{size} x {size} kept (padding {padding})"
             if padding == 0 and module.stride[0] == 1:
                 return f"{size} - {kernel - 1} = {out} ({kernel}x{kernel}, no padding)"
-            return f"{size} -> {out} (kernel {kernel}, padding {padding}, stride {module.stride[0]})"
+            stride = module.stride[0]
+            return f"{size} -> {out} (kernel {kernel}, padding {padding}, stride {stride})"
         if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)) and len(given) == 4:
             size = module.kernel_size
             size = size if isinstance(size, int) else size[0]

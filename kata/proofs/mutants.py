@@ -67,6 +67,8 @@ def board_file(workdir: Path, package: str) -> Path:
 
 def named_by_board(job: Job) -> list[str]:
     """The mistakes the headlines of the run's board named, one per failing step."""
+    if "--board-json" not in job.args:
+        return []
     path = Path(job.args[job.args.index("--board-json") + 1])
     board = json.loads(path.read_text()) if path.exists() else {}
     return list(board.get("diagnoses", {}).values())
