@@ -199,10 +199,123 @@ def loss_picture(package: str, folder: Path, steps: int = 40) -> tuple[list[str]
     return [], save(fig, folder, "step5-loss.png")
 
 
+# ---------------------------------------------------------------- step 8: the figure
+
+
+# What the pixel reader predicts for each sample, and each sample's label (some agree).
+PREDICTED, LABELS = [3, 0, 5, 7, 1, 9, 2, 8], [3, 2, 5, 1, 1, 0, 2, 4]
+FIGURE_COLS = 4
+
+
+def title_numbers(title: str) -> dict[str, int | None]:
+    from kata.testing import TITLE_FIELDS
+
+    found = {field: pattern.search(title) for field, (pattern, _) in TITLE_FIELDS.items()}
+    return {field: int(match.group(1)) if match else None for field, match in found.items()}
+
+
+def differences(fig) -> tuple[list[str], set[int]]:
+    """What differs between the learner's figure and the expected one, in words, and the
+    panels (in reading order) where it does."""
+    from kata.testing import panel_facts, panels
+
+    facts, notes, marked = panel_facts(fig), [], set()
+    greys = {"gray", "Greys", "binary", "gist_gray", "Greys_r", "gray_r", "binary_r"}
+    if len(facts) != len(PREDICTED):
+        notes.append(f"{len(facts)} axes for {len(PREDICTED)} images")
+    columns = len({fact["x0"] for fact in facts})
+    if columns != FIGURE_COLS:
+        notes.append(f"{columns} columns where cols={FIGURE_COLS} was asked")
+    for index, (ax, fact, predicted, true) in enumerate(zip(panels(fig), facts, PREDICTED,
+                                                             LABELS)):
+        numbers, colour = title_numbers(fact["title"]), "green" if predicted == true else "red"
+        wrong = []
+        if numbers != {"pred": predicted, "true": true}:
+            title = " / ".join(fact["title"].splitlines())
+            wrong.append(f"title '{title}', expected 'pred: {predicted} / true: {true}'")
+        if fact["colour"] != colour:
+            wrong.append(f"title {fact['colour']}, expected {colour}")
+        if fact["ticks"]:
+            wrong.append("ticks shown")
+        shown = fact["images"][0] if fact["images"] else None
+        if shown is None or tuple(shown.shape) != (28, 28):
+            wrong.append("no 28x28 image")
+        elif ax.images[0].get_cmap().name not in greys:
+            wrong.append(f"colour map {ax.images[0].get_cmap().name}, expected cmap='gray'")
+        if wrong:
+            marked.add(index)
+            notes.append(f"image {index + 1}: " + "; ".join(wrong))
+    return notes, marked
+
+
+def expected_figure(images: torch.Tensor):
+    rows = math.ceil(len(PREDICTED) / FIGURE_COLS)
+    fig = figure(1.5 * FIGURE_COLS, 2.0 * rows)
+    for index, (image, predicted, true) in enumerate(zip(images, PREDICTED, LABELS)):
+        ax = fig.add_subplot(rows, FIGURE_COLS, index + 1)
+        ax.imshow(image.squeeze(0).numpy(), cmap="gray")
+        ax.set_title(f"pred: {predicted}\ntrue: {true}", fontsize=10,
+                     color="green" if predicted == true else "red")
+        ax.set_xticks([])
+        ax.set_yticks([])
+    return fig
+
+
+def rendered(fig, marked: list | None = None):
+    """The figure as an RGBA image, as savefig would draw it, and the pixel boxes (x, y from
+    the top, width, height) of the `marked` axes with their titles."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    height = canvas.get_width_height()[1]
+    boxes = [ax.get_tightbbox(canvas.get_renderer()) for ax in marked or []]
+    return (np.asarray(canvas.buffer_rgba()),
+            [(box.x0, height - box.y1, box.width, box.height) for box in boxes])
+
+
+def figure_picture(package: str, folder: Path) -> tuple[list[str], Path | None]:
+    """The learner's plot_predictions beside the expected figure for the same model and
+    images, the panels that differ boxed in red and the differences listed."""
+    from matplotlib.patches import Rectangle
+
+    from kata.testing import PixelReader, TensorDigits, image_predicted_as, panels
+
+    step8 = load_step(package, 8)
+    images = torch.stack([image_predicted_as(digit, seed=i) for i, digit in enumerate(PREDICTED)])
+    yours = step8.plot_predictions(PixelReader(), TensorDigits(images, torch.tensor(LABELS)),
+                                   torch.device("cpu"), count=len(PREDICTED), cols=FIGURE_COLS)
+    notes, marked = differences(yours)
+    if not notes:
+        return [], None
+    axes = panels(yours)
+    picture, boxes = rendered(yours, [axes[index] for index in sorted(marked)])
+    expected, _ = rendered(expected_figure(images))
+    shown = notes[:12] + ([f"... and {len(notes) - 12} more"] if len(notes) > 12 else [])
+    fig = figure(12, 4.6 + 0.16 * len(shown))
+    grid = fig.add_gridspec(2, 2, height_ratios=[4.2, 0.2 + 0.16 * len(shown)])
+    left, right, text = (fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]),
+                         fig.add_subplot(grid[1, :]))
+    for ax, image, title in ((left, picture, "your plot_predictions"),
+                             (right, expected, "expected")):
+        ax.imshow(image)
+        ax.set_title(title)
+        ax.axis("off")
+    for x, y, width, height in boxes:
+        left.add_patch(Rectangle((x - 3, y - 3), width + 6, height + 6, fill=False,
+                                 edgecolor="red", linewidth=2, clip_on=False))
+    text.axis("off")
+    text.text(0, 1, "\n".join(shown), fontsize=8, color="#a00", va="top")
+    fig.suptitle("step 8: your figure beside the expected one (differences boxed in red)")
+    return [], save(fig, folder, "step8-figure.png")
+
+
 HELPERS: dict[str, tuple] = {
     "2": (pixel_picture,),
     "3": (network_trace(step3_model, "step3-shapes.png"),),
     "4": (network_trace(step4_model, "step4-shapes.png"),),
     "5": (loss_picture,),
+    "8": (figure_picture,),
     CAPSTONE: (network_trace(step4_model, "capstone-shapes.png"),),
 }

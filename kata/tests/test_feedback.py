@@ -243,6 +243,28 @@ def test_normalize_half_is_named_on_the_board_with_its_histogram(tmp_path):
 
 
 @pytest.mark.timeout(300)
+def test_a_wrong_figure_is_drawn_beside_the_expected_one(tmp_path):
+    board, _ = board_of(tmp_path, planted("title-swapped"), 8)
+    assert board["diagnoses"] == {"8": "title-swapped"}
+    assert [path.rsplit("/", 1)[-1] for path in board["pictures"]] == ["step8-figure.png"]
+
+
+def test_the_figure_differences_name_the_panels_that_differ():
+    from kata.loop.feedback import LABELS, PREDICTED, differences, expected_figure
+    from kata.testing import image_predicted_as
+
+    images = torch.stack([image_predicted_as(digit, seed=i) for i, digit in enumerate(PREDICTED)])
+    fig = expected_figure(images)
+    assert differences(fig) == ([], set())
+    fig.axes[1].set_title(f"pred: {LABELS[1]}\ntrue: {PREDICTED[1]}", color="red")
+    fig.axes[2].images[0].set_cmap("viridis")
+    notes, marked = differences(fig)
+    assert marked == {1, 2}
+    assert notes == ["image 2: title 'pred: 2 / true: 0', expected 'pred: 0 / true: 2'",
+                     "image 3: colour map viridis, expected cmap='gray'"]
+
+
+@pytest.mark.timeout(300)
 def test_piled_up_gradients_get_their_loss_picture(tmp_path):
     board, _ = board_of(tmp_path, planted("no-zero-grad"), 5)
     assert board["diagnoses"] == {"5": "no-zero-grad/zero-grad-once"}
