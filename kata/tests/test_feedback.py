@@ -18,7 +18,7 @@ from kata.loop.shapes import trace
 from kata.proofs.mistakes import MISTAKES
 from kata.proofs.mutants import module_file, mutated_source
 from kata.proofs.variants import build_package
-from kata.steps import load_step
+from kata.steps import CAPSTONE, load_step
 
 BLACK_TEST = "tests/test_step2_dataset.py::test_build_transform_maps_black_to_minus_0_4242"
 FORWARD_CRASH = {"crash": "RuntimeError", "crash_where": "DigitClassifier.forward",
@@ -106,19 +106,20 @@ def test_a_diagnosis_of_another_step_is_never_used():
 
 def test_every_diagnosis_names_a_mutant_of_its_step_and_every_mutant_has_one():
     """Catches: a new mutant without a diagnosis (make mutants would then fail it too), or a
-    diagnosis whose name matches no mutant. Mutants only the capstone can show are named
-    by the capstone run of make mutants."""
-    mutants = {m.name: m.step for m in MISTAKES}
+    diagnosis whose name matches no mutant. A mutant only the capstone can show is named
+    by the capstone's board."""
+    mutants = {m.name: CAPSTONE if m.capstone else m.step for m in MISTAKES}
     named = {name: d.step for d in diagnoses.CATALOGUE for name in (d.name, *d.also)}
     assert {name: mutants.get(name) for name in named} == named
-    missing = [m.name for m in MISTAKES if m.name not in named and not m.capstone]
+    missing = [name for name in mutants if name not in named]
     assert not missing, f"mutants without a diagnosis in kata/loop/diagnoses.py: {missing}"
 
 
 def test_every_diagnosis_names_tests_that_exist():
-    sources = "".join(path.read_text() for path in (ROOT / "tests").glob("test_*.py"))
+    """A grader's check is named as test_graders_check[its verdict]."""
+    sources = "".join(path.read_text() for path in (ROOT / "tests").glob("*.py"))
     absent = [(d.name, test) for d in diagnoses.CATALOGUE for test in d.tests
-              if f"def {test}(" not in sources]
+              if f"def {test.removesuffix(']').split('[')[-1]}(" not in sources]
     assert not absent
 
 
@@ -262,6 +263,30 @@ def test_the_figure_differences_name_the_panels_that_differ():
     assert marked == {1, 2}
     assert notes == ["image 2: title 'pred: 2 / true: 0', expected 'pred: 0 / true: 2'",
                      "image 3: colour map viridis, expected cmap='gray'"]
+
+
+@pytest.mark.timeout(300)
+def test_grading_and_the_class_report_name_the_mistake_as_the_board_does(tmp_path):
+    """One catalogue: the grade's output and its data for the class report say what the
+    learner's board says, from what the tests observed in the graded run."""
+    from kata.gradebook.book import from_results
+    from kata.gradebook.report import rank_mistakes
+    from kata.grading.grade import main as grade
+
+    build_package(tmp_path, "learner", sources=planted("normalize-half"))
+    out = tmp_path / "reports"
+    with pytest.MonkeyPatch.context() as patch:
+        patch.syspath_prepend(str(tmp_path))
+        grade(["--impl", "learner", "--root", str(ROOT), "--out", str(out), "--",
+               "--step", "2"])
+    results = json.loads((out / "results.json").read_text())
+    black = next(test for test in results["tests"]
+                 if test["name"].endswith("test_build_transform_maps_black_to_minus_0_4242"))
+    assert black["extra_data"]["diagnosis"] == "normalize-half"
+    assert black["output"].startswith("your code: a black pixel became -1.0000")
+    ranked = rank_mistakes([from_results(results, "ada", "graded here")])
+    assert any(m.text.startswith("normalize-half: a black pixel became -1.0000")
+               for m in ranked)
 
 
 @pytest.mark.timeout(300)
