@@ -28,11 +28,17 @@ def explain(key: str, package: str, root: Path) -> tuple[list[str], list[Path]]:
     is nothing to add or the learner's code does not get that far."""
     folder = Path(root) / FEEDBACK_DIR
     lines, pictures = [], []
+    threads = torch.get_num_threads()
     for helper in HELPERS.get(key, ()):
+        # Tiny tensors: one thread. Several wait on each other when another program keeps
+        # a core busy, and 80 small updates then took seconds instead of a tenth of one.
+        torch.set_num_threads(1)
         try:
             more, picture = helper(package, folder)
         except Exception:  # the learner's code, half written: no picture this time
             continue
+        finally:
+            torch.set_num_threads(threads)
         lines += more
         if picture:
             pictures.append(picture)
@@ -41,10 +47,14 @@ def explain(key: str, package: str, root: Path) -> tuple[list[str], list[Path]]:
     return lines, pictures
 
 
-def figure(width: float, height: float):
+def figure(width: float, height: float, **margins):
+    """A figure with fixed margins (fractions of its size): a layout engine would double the
+    time to draw it, and a picture costs the learner's run what it takes to draw."""
     from matplotlib.figure import Figure  # no pyplot: no window, no global state
 
-    return Figure(figsize=(width, height), dpi=100, layout="constrained")
+    fig = Figure(figsize=(width, height), dpi=100)
+    fig.subplots_adjust(**margins)
+    return fig
 
 
 def save(fig, folder: Path, name: str) -> Path:
@@ -71,7 +81,7 @@ def pixel_picture(package: str, folder: Path) -> tuple[list[str], Path | None]:
     expected = (ramp.flatten().double() / 255 - MNIST_MEAN) / MNIST_STD
     low = min(yours.min().item(), expected.min().item())
     high = max(yours.max().item(), expected.max().item())
-    fig = figure(8, 3.4)
+    fig = figure(9, 3.4, left=0.08, right=0.84, bottom=0.15, top=0.9)
     ax = fig.add_subplot()
     bins = torch.linspace(low, high, 60).numpy()
     ax.hist(expected.numpy(), bins=bins, alpha=0.5, color="tab:green", label="expected")
@@ -104,7 +114,8 @@ def traced(model: nn.Module) -> Trace | None:
 def trace_picture(result: Trace, folder: Path, name: str) -> Path:
     """The trace as a table: each layer, its output shape, what changed; the break in red."""
     rows = result.rows()
-    fig = figure(9, 0.9 + 0.32 * (len(rows) + len(result.ways_out) + 1))
+    fig = figure(9, 0.9 + 0.32 * (len(rows) + len(result.ways_out) + 1), left=0.02,
+                 right=0.98, bottom=0.02, top=0.92)
     ax = fig.add_subplot()
     ax.axis("off")
     table = ax.table(cellText=[list(row) for row in rows],
@@ -182,7 +193,7 @@ def loss_picture(package: str, folder: Path, steps: int = 40) -> tuple[list[str]
             gradients.append(sum(0.0 if p.grad is None else p.grad.norm().item()
                                  for p in model.parameters()))
         curves[label] = (losses, gradients)
-    fig = figure(10, 3.4)
+    fig = figure(11, 3.6, left=0.06, right=0.98, bottom=0.15, top=0.8, wspace=0.2)
     loss_axes, gradient_axes = fig.subplots(1, 2)
     for label, colour, name in (("expected", "tab:green", "a correct train_step"),
                                 ("yours", "tab:red", "your train_step")):
@@ -250,7 +261,8 @@ def differences(fig) -> tuple[list[str], set[int]]:
 
 def expected_figure(images: torch.Tensor):
     rows = math.ceil(len(PREDICTED) / FIGURE_COLS)
-    fig = figure(1.5 * FIGURE_COLS, 2.0 * rows)
+    fig = figure(1.5 * FIGURE_COLS, 2.0 * rows, left=0.02, right=0.98, bottom=0.02, top=0.88,
+                 hspace=0.45)
     for index, (image, predicted, true) in enumerate(zip(images, PREDICTED, LABELS)):
         ax = fig.add_subplot(rows, FIGURE_COLS, index + 1)
         ax.imshow(image.squeeze(0).numpy(), cmap="gray")
@@ -293,7 +305,8 @@ def figure_picture(package: str, folder: Path) -> tuple[list[str], Path | None]:
     picture, boxes = rendered(yours, [axes[index] for index in sorted(marked)])
     expected, _ = rendered(expected_figure(images))
     shown = notes[:12] + ([f"... and {len(notes) - 12} more"] if len(notes) > 12 else [])
-    fig = figure(12, 4.6 + 0.16 * len(shown))
+    fig = figure(12, 4.6 + 0.16 * len(shown), left=0.01, right=0.99, bottom=0.01, top=0.9,
+                 wspace=0.04)
     grid = fig.add_gridspec(2, 2, height_ratios=[4.2, 0.2 + 0.16 * len(shown)])
     left, right, text = (fig.add_subplot(grid[0, 0]), fig.add_subplot(grid[0, 1]),
                          fig.add_subplot(grid[1, :]))
