@@ -28,6 +28,9 @@ def explain(key: str, package: str, root: Path) -> tuple[list[str], list[Path]]:
     is nothing to add or the learner's code does not get that far."""
     folder = Path(root) / FEEDBACK_DIR
     lines, pictures = [], []
+    prefix = CAPSTONE if key == CAPSTONE else f"step{key}"
+    for old in folder.glob(f"{prefix}-*.png"):  # a picture of an earlier run would mislead
+        old.unlink(missing_ok=True)
     threads = torch.get_num_threads()
     for helper in HELPERS.get(key, ()):
         # Tiny tensors: one thread. Several wait on each other when another program keeps
