@@ -198,6 +198,19 @@ def test_the_reference_network_traces_clean_and_is_left_as_it_was():
     assert all(torch.equal(before[name], value) for name, value in model.state_dict().items())
 
 
+def test_a_steps_pictures_of_an_earlier_run_are_removed_before_new_ones(tmp_path):
+    """A picture left from an earlier failure would show a mistake already fixed."""
+    from kata.loop.feedback import FEEDBACK_DIR, explain
+
+    folder = tmp_path / FEEDBACK_DIR
+    folder.mkdir(parents=True)
+    for name in ("step2-pixels.png", "step3-shapes.png"):
+        (folder / name).write_bytes(b"old")
+    # A package without step 2 draws nothing this time: only step 2's old picture goes.
+    assert explain("2", "no_such_package", tmp_path) == ([], [])
+    assert [path.name for path in folder.iterdir()] == ["step3-shapes.png"]
+
+
 # ---------------------------------------------------------------- the board, end to end
 
 
