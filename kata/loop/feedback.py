@@ -8,7 +8,10 @@ learner's code runs here as it does in the tests; whatever it raises, the board 
 without the picture.
 """
 
+import contextlib
 import math
+import signal
+import threading
 from collections.abc import Callable
 from pathlib import Path
 
@@ -37,7 +40,8 @@ def explain(key: str, package: str, root: Path) -> tuple[list[str], list[Path]]:
         # a core busy, and 80 small updates then took seconds instead of a tenth of one.
         torch.set_num_threads(1)
         try:
-            more, picture = helper(package, folder)
+            with time_limit(HELPER_LIMIT_S):
+                more, picture = helper(package, folder)
         except Exception:  # the learner's code, half written: no picture this time
             continue
         finally:
@@ -48,6 +52,36 @@ def explain(key: str, package: str, root: Path) -> tuple[list[str], list[Path]]:
             shown = picture.relative_to(root) if picture.is_relative_to(root) else picture
             lines.append(f"  picture: {shown}")
     return lines, pictures
+
+
+# The learner's code runs again here, after the tests, where no pytest-timeout watches it: a
+# forward that never returns must not keep the board from the learner.
+HELPER_LIMIT_S = 10
+
+
+class TooSlow(Exception):
+    pass
+
+
+@contextlib.contextmanager
+def time_limit(seconds: float):
+    """Raise TooSlow in the block after `seconds`, where a timer signal can (POSIX, the main
+    thread); elsewhere, no limit."""
+    if not hasattr(signal, "setitimer") or threading.current_thread() is not \
+            threading.main_thread():
+        yield
+        return
+
+    def too_slow(number, frame):
+        raise TooSlow(f"took more than {seconds:g} s")
+
+    previous = signal.signal(signal.SIGALRM, too_slow)
+    signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
 
 
 def figure(width: float, height: float, **margins):

@@ -211,6 +211,21 @@ def test_a_steps_pictures_of_an_earlier_run_are_removed_before_new_ones(tmp_path
     assert [path.name for path in folder.iterdir()] == ["step3-shapes.png"]
 
 
+def test_a_network_that_never_returns_costs_the_board_its_trace_not_the_board(monkeypatch,
+                                                                            tmp_path):
+    """The trace runs the learner's forward again after the tests, where no pytest-timeout
+    is watching: a forward stuck in a loop must not keep the board from the learner."""
+    from kata.loop import feedback
+
+    def stuck(package, folder):
+        while True:
+            pass
+
+    monkeypatch.setattr(feedback, "HELPER_LIMIT_S", 0.2)
+    monkeypatch.setitem(feedback.HELPERS, "3", (stuck,))
+    assert feedback.explain("3", "solutions", tmp_path) == ([], [])
+
+
 # ---------------------------------------------------------------- the board, end to end
 
 
