@@ -58,7 +58,7 @@ class TestGrade:
         did, in the board's words (kata/loop/diagnoses.py); ("", "") when they name none."""
         found = diagnoses.find(self.step, [(self.nodeid, self.observed)]) \
             if self.outcome == FAILING else None
-        return (found[0].names, found[0].explain(found[1])) if found else ("", "")
+        return (found.diagnosis.names, found.words) if found else ("", "")
 
 
 @dataclass

@@ -339,16 +339,21 @@ def test_name(nodeid: str) -> str:
     return nodeid.split("::")[-1]
 
 
-def find(step: int | str, failures: list[tuple[str, dict]]) -> tuple[Diagnosis, dict] | None:
-    """The diagnosis that the first telling failure (nodeid, evidence), in run order,
+@dataclass(frozen=True)
+class Finding:
+    """A mistake named: by which diagnosis, from which test's evidence, in which words."""
+
+    diagnosis: Diagnosis
+    nodeid: str
+    words: str
+
+
+def find(step: int | str, failures: list[tuple[str, dict]]) -> Finding | None:
+    """The mistake that the first telling failure (nodeid, evidence), in run order,
     identifies; None when no failure's evidence names a known mistake."""
     for nodeid, facts in failures:
         found = [d for d in CATALOGUE if str(d.step) == str(step)
                  and d.matches(test_name(nodeid), facts) and d.explains(facts)]
         if len({d.names for d in found}) == 1:  # two would mean the evidence cannot tell
-            return found[0], facts
+            return Finding(found[0], nodeid, found[0].explain(facts))
     return None
-
-
-def named(name: str) -> Diagnosis | None:
-    return next((d for d in CATALOGUE if name in (d.name, *d.also)), None)

@@ -213,15 +213,17 @@ class StepResult:
         failing = [self.problems[nodeid] for nodeid, outcome in self.outcomes.items()
                    if outcome == FAILING and nodeid in self.problems]
         crashes = [same_error(problem.crash) for problem in failing if problem.crash]
-        common = max(set(crashes), key=crashes.count) if crashes else None
+        # The most frequent crash; of two as frequent, the first to happen.
+        common = max(crashes, key=crashes.count) if crashes else None
         headline = Headline(first, tests=len(self.outcomes))
+        found = diagnoses.find(step, [(p.nodeid, p.evidence) for p in failing])
+        if found:  # the test whose evidence named the mistake is the one to look at
+            headline.problem = self.problems[found.nodeid]
+            headline.diagnosis, headline.words = found.diagnosis.names, found.words
         if common and crashes.count(common) >= 2:
             headline.shared = crashes.count(common)
             headline.problem = next(p for p in failing if p.crash
                                     and same_error(p.crash) == common)
-        found = diagnoses.find(step, [(p.nodeid, p.evidence) for p in failing])
-        if found:
-            headline.diagnosis, headline.words = found[0].names, found[0].explain(found[1])
         return headline
 
 

@@ -89,6 +89,19 @@ def test_the_evidence_decides_which_mistake_and_nothing_else_is_named(evidence, 
         assert headline.lines()[1] == "    Catches: something." and not headline.words
 
 
+def test_the_test_whose_evidence_names_the_mistake_is_the_one_shown():
+    """Its message then speaks of what the words say (here NLLLoss on logits, named by the
+    second failing test, while the first only saw a wrong loss)."""
+    first = failure("tests/test_step4_setup.py::test_build_loss_is_cross_entropy_on_logits",
+                    doc="The loss equals F.cross_entropy on raw logits and integer labels.")
+    second = failure("tests/test_step4_setup.py::test_build_loss_takes_raw_logits",
+                     message="AssertionError: adding 5 to every logit changed the loss")
+    lines = step_with(first, second).headline(4).lines()
+    assert lines[0] == "  failing: tests/test_step4_setup.py::test_build_loss_takes_raw_logits"
+    assert lines[1].startswith("    your code: your loss changes when every logit grows by 5")
+    assert lines[2] == "    AssertionError: adding 5 to every logit changed the loss"
+
+
 def test_a_failure_that_fits_two_diagnoses_names_neither():
     """Evidence that two mistakes explain equally does not tell which one the learner made."""
     tests = "test_forward_returns_raw_logits_not_probabilities"
@@ -308,6 +321,7 @@ def test_grading_and_the_class_report_name_the_mistake_as_the_board_does(tmp_pat
                    capture_output=True, timeout=300,
                    env=os.environ | {"PYTHONPATH": str(tmp_path)})
     results = json.loads((out / "results.json").read_text())
+    assert not results["extra_data"]["tamper"], "grading.sha256 is stale: run `kata manifest`"
     black = next(test for test in results["tests"]
                  if test["name"].endswith("test_build_transform_maps_black_to_minus_0_4242"))
     assert black["extra_data"]["diagnosis"] == "normalize-half"
