@@ -239,6 +239,22 @@ def test_a_network_that_never_returns_costs_the_board_its_trace_not_the_board(mo
     assert feedback.explain("3", "solutions", tmp_path) == ([], [])
 
 
+@pytest.mark.parametrize(("key", "picture"), [("4", "step4-shapes.png"),
+                                              (CAPSTONE, "capstone-shapes.png")])
+def test_step_4_and_the_capstone_trace_the_model_build_model_gives(tmp_path, monkeypatch, key,
+                                                                    picture):
+    source = (ROOT / "solutions" / "step3_network.py").read_text()
+    package = f"traced_{key}"  # a package of its own: no module of another case is reused
+    build_package(tmp_path, package, sources={
+        "step3_network.py": source.replace("kernel_size=3, padding=1", "3")})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    from kata.loop.feedback import explain
+
+    lines, pictures = explain(key, package, tmp_path)
+    assert "    layers.6: Flatten()          (N, 800)         32 x 5 x 5 = 800" in lines
+    assert [path.name for path in pictures] == [picture]
+
+
 # ---------------------------------------------------------------- the board, end to end
 
 
