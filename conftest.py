@@ -55,6 +55,7 @@ from kata.loop.progress import (
     wrapped,
 )
 from kata.steps import ORDER, STEPS, load_step, step_of_test_file
+from kata.testing import OBSERVED, crash_facts
 
 # KATA_SEED changes every test's seed at once: `make flaky` runs the suite under many seeds.
 TEST_SEED = int(os.environ.get("KATA_SEED", "0"))
@@ -246,6 +247,7 @@ def stub_reached_as_skip():
 
 @pytest.hookimpl(wrapper=True)
 def pytest_runtest_setup(item):
+    OBSERVED.clear()  # what the last test observed is not evidence about this one
     return (yield from stub_reached_as_skip())
 
 
@@ -269,7 +271,17 @@ def pytest_runtest_makereport(item, call):
         # The board and the grade show these two lines instead of the whole traceback.
         report.kata_doc = test_doc(item)
         report.kata_message = short_message(call.excinfo.exconly())
+        report.kata_evidence = evidence_of(call.excinfo.value)
     return report
+
+
+def evidence_of(error: BaseException) -> dict:
+    """What a failing test observed (kata.testing.observe) and, when it crashed instead of
+    failing an assertion, the crash: the board's diagnosis reads these (kata/loop/diagnoses)."""
+    evidence = dict(OBSERVED)
+    if not isinstance(error, (AssertionError, pytest.fail.Exception)) and "crash" not in evidence:
+        evidence.update(crash_facts(error))
+    return evidence
 
 
 def pytest_report_teststatus(report, config):
@@ -296,6 +308,15 @@ class ProgressReporter:
         self.progress = Progress()
         self.problems: list[str] = []
         self.history: str | None = None
+        self.root = config.rootpath
+        self.pictures: list[Path] = []
+
+    def explain(self, key: str) -> list[str]:
+        """The shape trace and the pictures of the failing step to work on."""
+        from kata.loop.feedback import explain
+
+        lines, self.pictures = explain(key, self.package, self.root)
+        return lines
 
     def pytest_runtest_logreport(self, report):
         self.progress.record(report)
@@ -324,7 +345,7 @@ class ProgressReporter:
         if self.history:
             terminalreporter.write_line(self.history)
         following = [] if self.expect else next_step_lines(self.progress, self.package,
-                                                            first_hint)
+                                                            first_hint, self.explain)
         if self.expect:
             verdict = "NOT MET" if self.problems else "met"
             terminalreporter.write_line(f"expectation --expect {self.expect}: {verdict}")
@@ -337,4 +358,5 @@ class ProgressReporter:
             rows, total = self.progress.summary(self.grading)
             Path(config.getoption("--board-json")).write_text(json.dumps(
                 {"rows": rows, "total": total, "history": self.history, "next": following,
-                 "package": self.package}))
+                 "package": self.package, "diagnoses": self.progress.diagnoses(),
+                 "pictures": [str(path) for path in self.pictures]}))

@@ -18,6 +18,34 @@ IMAGE_SIZE = 28
 MNIST_MEAN, MNIST_STD = 0.1307, 0.3081  # written out: a learner's wrong constant cannot leak in
 IDX_IMAGES_MAGIC, IDX_LABELS_MAGIC = 2051, 2049
 
+# What the running test observed (numbers, names, a crash), for the board to tell which
+# mistake it was (kata/loop/diagnoses.py). conftest empties it before each test and moves it
+# onto the report of a test that fails. A test's message must still say everything on its own.
+OBSERVED: dict = {}
+
+
+def observe(**facts) -> None:
+    """Record what this test saw, e.g. observe(black=-1.0): plain numbers, strings, tuples."""
+    OBSERVED.update(facts)
+
+
+def crash_facts(error: BaseException) -> dict:
+    """An exception as evidence: its type, first message line, and the innermost frame in a
+    step module of the package under test (e.g. "DigitClassifier.forward"), so that failures
+    sharing one crash can be told from failures that only look alike."""
+    from kata.steps import STEPS
+
+    modules = {step.module for step in STEPS}
+    where, traceback = "", error.__traceback__
+    while traceback is not None:
+        code = traceback.tb_frame.f_code
+        if traceback.tb_frame.f_globals.get("__name__", "").rsplit(".", 1)[-1] in modules:
+            where = getattr(code, "co_qualname", code.co_name)
+        traceback = traceback.tb_next
+    message = str(error).strip().splitlines()
+    return {"crash": type(error).__name__, "crash_message": message[0] if message else "",
+            "crash_where": where}
+
 
 def write_idx_images(path: Path, images: torch.Tensor) -> None:
     """uint8 images (N, 28, 28) in the IDX format of the MNIST files."""
@@ -124,6 +152,8 @@ class PixelReader(nn.Module):
     def forward(self, x):
         self.calls.append((self.training, torch.is_grad_enabled()))
         self.unmoved_inputs += isinstance(x, UnmovedTensor)
+        observe(ran_in_training_mode=any(training for training, _ in self.calls),
+                ran_with_gradients=any(grad for _, grad in self.calls))
         return x.reshape(len(x), -1)[:, :10].as_subclass(torch.Tensor) * self.scale
 
 
@@ -159,6 +189,8 @@ def title_number(ax, field: str) -> int:
     pattern, meaning = TITLE_FIELDS[field]
     title = ax if isinstance(ax, str) else ax.get_title()
     found = pattern.search(title)
+    if not found:
+        observe(title_without=field)
     assert found, (
         f"plot_predictions: the title {title!r} has no `{field}: ...` -- "
         f"write `{field}: ` followed by {meaning} in each title"

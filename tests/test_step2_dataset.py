@@ -12,7 +12,13 @@ from torch.utils.data import DataLoader
 from torchvision import datasets
 
 from kata import KataTodo
-from kata.testing import TensorDigits, says_how_to_get_mnist, write_fake_mnist, write_idx_images
+from kata.testing import (
+    TensorDigits,
+    observe,
+    says_how_to_get_mnist,
+    write_fake_mnist,
+    write_idx_images,
+)
 
 # The training set's pixel statistics, written out here so that a wrong constant cannot hide.
 MEAN, STD = 0.1307, 0.3081
@@ -64,14 +70,17 @@ def test_build_transform_gives_a_float32_tensor_with_one_channel(step2):
 def test_build_transform_maps_black_to_minus_0_4242(step2):
     """Catches: not normalising at all (the tutorial's ToTensor() alone leaves black at 0)."""
     black = transformed_value(step2, 0)
+    observe(black=black, white=transformed_value(step2, 255))
     assert black == pytest.approx(-0.4242, abs=TOLERANCE), (
         f"build_transform() made a black pixel {black:.4f}; expected -0.4242 = (0 - 0.1307) / "
-        "0.3081 -- after ToTensor(), add transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))")
+        "0.3081 -- after ToTensor(), normalise with transforms.Normalize((MNIST_MEAN,), "
+        "(MNIST_STD,))")
 
 
 def test_build_transform_maps_white_to_2_8215(step2):
     """Catches: normalising the raw pixels 0..255 instead of first scaling them to [0, 1]."""
     white = transformed_value(step2, 255)
+    observe(white=white)
     assert white == pytest.approx((1 - MEAN) / STD, abs=TOLERANCE), (
         f"build_transform() made a white pixel {white:.4f}; expected 2.8215 = (1 - 0.1307) / "
         "0.3081 -- scale the pixels to [0, 1] (ToTensor() does that), then normalise them with "
@@ -199,6 +208,7 @@ def test_make_loader_serves_image_and_label_batches(step2):
 def test_make_loader_batches_64_by_default(step2):
     """Catches: a default batch size other than 64."""
     sizes = batch_sizes(step2.make_loader(numbered_digits(100)))
+    observe(sizes=sizes)
     assert sizes == [64, 36], (
         f"100 samples came in batches of {sizes}; the default batch_size should be 64")
 
@@ -222,6 +232,7 @@ def test_make_loader_limit_above_the_dataset_size_keeps_everything(step2):
     try:
         labels = served_labels(loader)
     except IndexError as error:
+        observe(limit_error="IndexError")
         pytest.fail(f"make_loader(limit={DATASET_SIZE + 50}) on {DATASET_SIZE} samples failed "
                     f"with IndexError ({error}); keep min(limit, len(dataset)) samples")
     assert labels == list(range(DATASET_SIZE)), (
@@ -232,6 +243,7 @@ def test_make_loader_limit_above_the_dataset_size_keeps_everything(step2):
 def test_make_loader_without_shuffle_keeps_file_order(step2, arguments):
     """Catches: shuffling even when `shuffle` is False (the default)."""
     labels = served_labels(step2.make_loader(numbered_digits(), batch_size=8, **arguments))
+    observe(served=labels)
     assert labels == list(range(DATASET_SIZE)), (
         f"make_loader(**{arguments}) served {labels}; without shuffle keep the dataset's order")
 

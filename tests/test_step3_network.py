@@ -14,7 +14,13 @@ from hypothesis import strategies as st
 from torch import nn
 
 from kata import KataTodo
-from kata.testing import looks_like_log_probabilities, looks_like_probabilities, record_margin
+from kata.testing import (
+    crash_facts,
+    looks_like_log_probabilities,
+    looks_like_probabilities,
+    observe,
+    record_margin,
+)
 
 FORWARD_HINT = (
     "If it says the shapes cannot be multiplied, check two things in your network: the first "
@@ -38,6 +44,7 @@ def forward(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
         raise  # a stub's KataTodo is a RuntimeError too: let it through so the test counts as todo
     except RuntimeError as error:
         crash = error  # failed outside the except block, so the report shows the error only once
+        observe(**crash_facts(crash))
     pytest.fail(f"DigitClassifier.forward crashed on images of shape {tuple(batch.shape)}:\n"
                 f"  {crash}\n{FORWARD_HINT}", pytrace=False)
 
@@ -83,6 +90,7 @@ def test_digit_classifier_registers_every_layer(step3):
     copy = step3.DigitClassifier()
     copy.load_state_dict(model.state_dict())
     batch = images(4)
+    observe(same_model_repeats=torch.allclose(logits_of(model, batch), logits_of(model, batch)))
     assert torch.allclose(logits_of(model, batch), logits_of(copy, batch)), (
         "two DigitClassifiers with the same state_dict give different outputs: some layers are "
         "hidden from PyTorch (in a plain Python list or dict?). Keep every layer in nn.Sequential "
@@ -110,6 +118,7 @@ def test_forward_keeps_one_row_per_image(step3):
     model = step3.DigitClassifier()
     for count in (1, 2, 3, 10):
         shape = tuple(logits_of(model, images(count)).shape)
+        observe(count=count, shape=shape)
         assert len(shape) == 2 and shape[0] == count, (
             f"DigitClassifier.forward gave shape {shape} for a batch of {count}, expected one row "
             "per image: flatten with nn.Flatten() or torch.flatten(x, 1), which keep the batch "
@@ -136,6 +145,8 @@ def test_forward_returns_raw_logits_not_probabilities(step3):
     """
     model = step3.DigitClassifier()
     outputs = logits_of(model, images(16))
+    observe(probabilities=looks_like_probabilities(outputs),
+            log_probabilities=looks_like_log_probabilities(outputs))
     assert not looks_like_probabilities(outputs), (
         "DigitClassifier.forward returns probabilities (every row sums to 1): remove the softmax "
         "at the end of forward and return the raw logits, because nn.CrossEntropyLoss applies "

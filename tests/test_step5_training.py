@@ -25,6 +25,7 @@ from kata.testing import (
     UnmovedTensor,
     image_predicted_as,
     learnable_digits,
+    observe,
     record_margin,
     unmoved,
 )
@@ -100,6 +101,7 @@ def test_train_step_returns_python_float(step5, device):
     model = LinearNet().to(device)
     images, labels = digits_batch(8, device)
     loss = step5.train_step(model, images, labels, nn.CrossEntropyLoss(), sgd(model, lr=0.1))
+    observe(returned=type(loss).__name__)
     assert type(loss) is float, (
         f"train_step: returned a {type(loss).__name__}; return the batch loss as a Python float "
         "with loss.item()"
@@ -153,8 +155,11 @@ def test_train_step_has_the_batch_gradients_when_the_optimizer_steps(step5, devi
     optimizer.register_step_pre_hook(lambda optimizer, args, kwargs: gradients_at_step.append(
         {name: None if parameter.grad is None else parameter.grad.clone()
          for name, parameter in model.named_parameters()}))
+    backward_passes = []
+    model.layers[1].weight.register_post_accumulate_grad_hook(backward_passes.append)
 
     step5.train_step(model, images, labels, nn.CrossEntropyLoss(), optimizer)
+    observe(stepped=bool(gradients_at_step), backward_ran=bool(backward_passes))
 
     assert gradients_at_step, (
         "train_step: optimizer.step() was never called -- call it after loss.backward()"
@@ -299,6 +304,7 @@ def test_fit_returns_one_float_per_epoch(step5, device, options, epochs):
     assert isinstance(losses, list), (
         f"fit: returned a {type(losses).__name__}; return a list with one loss per epoch"
     )
+    observe(returned=len(losses), epochs=epochs)
     assert len(losses) == epochs, (
         f"fit(epochs={epochs}) returned {len(losses)} losses; expected one per epoch -- "
         "loop with `for epoch in range(epochs)` (epochs defaults to 1)"

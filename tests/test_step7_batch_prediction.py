@@ -17,6 +17,7 @@ from kata.testing import (
     TensorDigits,
     UnmovedTensor,
     image_predicted_as,
+    observe,
     unmoved,
 )
 
@@ -63,6 +64,8 @@ def assert_ran_for_inference(model: PixelReader, function: str) -> None:
 def test_predict_batch_returns_int64_labels_of_shape_n(step7, device):
     """Catches: returning the logits or the probabilities (N, 10) instead of one label per image."""
     predictions = predict_digits(step7, device, [3] * 5)
+    if isinstance(predictions, torch.Tensor):
+        observe(shape=tuple(predictions.shape), dtype=str(predictions.dtype).removeprefix("torch."))
     assert isinstance(predictions, torch.Tensor), (
         f"predict_batch: returned a {type(predictions).__name__}; expected a tensor of labels"
     )
@@ -155,6 +158,7 @@ def test_predict_batch_matches_the_models_own_argmax(step7, device, count, seed)
 def test_accuracy_is_the_fraction_that_agree(step7):
     """Catches: returning the number of correct predictions instead of the fraction."""
     result = step7.accuracy(torch.tensor([1, 2, 3, 4]), torch.tensor([1, 2, 3, 0]))
+    observe(fraction=float(result))
     assert result == 0.75, (
         f"accuracy: 3 right out of 4 gave {result}; expected 0.75 "
         "-- divide the number that agree by the number of predictions"
@@ -164,6 +168,7 @@ def test_accuracy_is_the_fraction_that_agree(step7):
 def test_accuracy_returns_a_python_float(step7):
     """Catches: returning a tensor instead of a plain Python float (forgetting .item())."""
     result = step7.accuracy(torch.tensor([1, 2, 3, 4]), torch.tensor([1, 2, 3, 0]))
+    observe(returned=type(result).__name__)
     assert isinstance(result, float), (
         f"accuracy: returned a {type(result).__name__}; expected a float -- use .item()"
     )

@@ -20,6 +20,7 @@ from kata.testing import (
     TensorDigits,
     colour_name,
     image_predicted_as,
+    observe,
     panels,
     shows_ticks,
     title_number,
@@ -95,6 +96,7 @@ def test_plot_predictions_draws_one_axes_per_image(step8, reader, digits, device
         fig = request.getfixturevalue("default_figure")  # the defaults: 12 images, 6 columns
     else:
         fig = step8.plot_predictions(reader, digits, device, count=count, cols=cols)
+    observe(axes=len(fig.axes), count=count, cols=cols)
     assert len(fig.axes) == count, (
         f"plot_predictions(count={count}, cols={cols}): the figure has {len(fig.axes)} axes, "
         f"expected {count} -- one per image; remove the unused cells of the last row "

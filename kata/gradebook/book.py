@@ -30,10 +30,17 @@ class FailingTest:
     nodeid: str
     step: str  # a grading.toml key: step1..step9, capstone
     doc: str  # the test's first docstring line: "Catches: ..." names the mistake
+    # The mistake the test's observations named (kata/loop/diagnoses.py), and the words
+    # about this learner's code; empty when they named none.
+    diagnosis: str = ""
+    your_code: str = ""
 
     @property
     def mistake(self) -> str:
-        """The mistake the test catches, or what it checks when its docstring names none."""
+        """The mistake the learner made when the observations named it; else the one the
+        test catches, or what it checks when its docstring names none."""
+        if self.diagnosis:
+            return f"{self.diagnosis}: {self.your_code}"
         return self.doc.removeprefix(CATCHES).strip() or self.nodeid.rsplit("::", 1)[-1]
 
 
@@ -93,7 +100,9 @@ def from_results(results: dict, learner: str, source: str) -> Row:
         row.max_points[key] = row.max_points.get(key, 0.0) + as_number(test.get("max_score"))
         if data.get("outcome") == FAILING:
             row.failing.append(FailingTest(str(data.get("nodeid", test.get("name"))), key,
-                                           str(data.get("doc", ""))))
+                                           str(data.get("doc", "")),
+                                           str(data.get("diagnosis", "")),
+                                           str(data.get("your_code", ""))))
         if TIME_LIMIT_MESSAGE in str(test.get("output", "")) and TIME_LIMIT not in row.flags:
             row.flags.append(TIME_LIMIT)
     for key, step in (extra.get("steps") or {}).items():  # exact, where the grader wrote them
@@ -133,7 +142,9 @@ def from_classroom50(result: dict, learner: str) -> Row:
         row.max_points[key] = as_number(test.get("max-score"))
         for failing in test.get("failing") or []:
             row.failing.append(FailingTest(str(failing.get("nodeid", "")), key,
-                                           str(failing.get("doc", ""))))
+                                           str(failing.get("doc", "")),
+                                           str(failing.get("diagnosis", "")),
+                                           str(failing.get("your_code", ""))))
     for name, kind in (("integrity check", FORGED), ("tamper check", TAMPERED),
                        ("code review", REVIEW)):
         if name in checks and not checks[name].get("passed", True):

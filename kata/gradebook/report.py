@@ -8,7 +8,9 @@
 The mistakes are the failing tests of every learner whose outcomes can be trusted (not a
 forged run, not changed tests), each counted once per learner, ranked by how many learners
 hit it; a test's docstring says which mistake it catches ("Catches: forgetting
-optimizer.zero_grad()"). Everything a learner wrote (names, messages) is escaped.
+optimizer.zero_grad()"), and where what the test observed names the mistake the learner made
+(kata/loop/diagnoses.py, as the learner's board does), that mistake is counted instead.
+Everything a learner wrote (names, messages) is escaped.
 """
 
 import base64
@@ -46,7 +48,9 @@ def rank_mistakes(rows: list[Row]) -> list[Mistake]:
         if not row.trusted_outcomes:
             continue
         for test in row.failing:
-            mistake = found.setdefault((test.step, test.nodeid),
+            # Grouped by the mistake the observations named, where they named one: two
+            # learners failing one test may have made two different mistakes.
+            mistake = found.setdefault((test.step, test.diagnosis or test.nodeid),
                                        Mistake(test.step, test.nodeid, test.mistake, []))
             if row.learner not in mistake.learners:
                 mistake.learners.append(row.learner)
@@ -192,7 +196,8 @@ def page(rows: list[Row], mistakes: list[Mistake], pictures: dict[str, bytes],
               image("mistakes.png", pictures, "the most common mistakes")]
     if mistakes:
         parts.append(table(
-            ["#", "learners", "step", "mistake (what the test catches)", "test", "who"],
+            ["#", "learners", "step", "mistake (what the test saw, or what it catches)", "test",
+             "who"],
             [[str(rank), str(len(m.learners)),
               f'<span title="{e(step_name(m.step))}">{e(m.step.replace("step", "step "))}</span>',
               e(m.text),

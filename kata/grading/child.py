@@ -98,6 +98,7 @@ class Recorder:
         # Per test, until its teardown: its worst phase's outcome and message, and its time.
         self.outcomes: dict[str, str] = {}
         self.messages: dict[str, str] = {}
+        self.observed: dict[str, dict] = {}  # what a failing test observed (the diagnosis)
         self.durations: dict[str, float] = {}
 
     def pytest_sessionstart(self, session):
@@ -150,9 +151,11 @@ class Recorder:
                 RANK.index(outcome) >= RANK.index(self.outcomes.get(nodeid, NOT_RUN)):
             self.outcomes[nodeid] = outcome
             self.messages[nodeid] = "" if outcome == DONE else message_of(report)
+            self.observed[nodeid] = getattr(report, "kata_evidence", {})
         if report.when == "teardown":
             self.send(kind="test", nodeid=nodeid, outcome=self.outcomes.pop(nodeid, DONE),
                       message=self.messages.pop(nodeid, ""),
+                      observed=self.observed.pop(nodeid, {}),
                       duration=round(self.durations.pop(nodeid), 3),
                       machinery=self.machinery_changes())
 

@@ -55,6 +55,7 @@ from kata.loop.progress import (
     test_doc,
 )
 from kata.steps import STEPS
+from kata.testing import OBSERVED
 
 PACKAGE = "submission"
 # The kata's own package, which the test run imports from here when the kata it grades has
@@ -76,6 +77,9 @@ class GradedTest:
     message: str = ""
     duration: float = 0.0
     by_grader: bool = False  # decided by the grader's own check, not by the run's report
+    # What the test observed, for the diagnosis's words only (kata/loop/diagnoses.py): the
+    # run's own report, or for a grader's check what its verdict observed here.
+    observed: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -441,9 +445,27 @@ def judge_run(collected, planted, cases, public, secret, unprepared, records,
             test.outcome = record["outcome"]
             test.message = record["message"][:4000]
             test.duration = float(record["duration"])
+            test.observed = observed_of(record)
         if is_check(nodeid):
             judge_check(test, record, cases, public, secret, unprepared, evidence, forged)
     return Run(list(tests.values()), forged=forged)
+
+
+# A run's observations only choose the words of a diagnosis; a larger one is dropped.
+MAX_OBSERVED_CHARS = 2000
+
+
+def observed_of(record: dict) -> dict:
+    """A test record's observations: a small dict of plain values, or {} (a record without
+    one is well-formed: observations never decide an outcome)."""
+    observed = record.get("observed")
+    if not isinstance(observed, dict):
+        return {}
+    try:
+        small = len(json.dumps(observed)) <= MAX_OBSERVED_CHARS
+    except (TypeError, ValueError):
+        return {}
+    return observed if small else {}
 
 
 def judge_check(test: GradedTest, record, cases, public, secret, unprepared, evidence,
@@ -465,7 +487,9 @@ def judge_check(test: GradedTest, record, cases, public, secret, unprepared, evi
             forged.append(f"check: {test.nodeid} was reported passed, but sent no outputs")
             test.outcome, test.message = FAILING, "the test run sent no outputs for this check"
         return  # not run, failing or todo, as the run reported
+    OBSERVED.clear()  # what this verdict observes, here, replaces what the run said
     outcome, message = checks.judge(case, public[check], secret[check], sent)
+    test.observed = dict(OBSERVED)
     if record is not None and record["outcome"] == DONE and outcome in (TODO, FAILING) \
             and ("todo" in sent or "error" in sent):
         forged.append(f"check: {test.nodeid} was reported passed, but its check "

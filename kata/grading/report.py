@@ -12,7 +12,7 @@ result.json (classroom50/result/v1).
 """
 
 import xml.etree.ElementTree as ET
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timezone
 
 from kata.config import CONFIG_NAME, GradingConfig, step_key
@@ -20,6 +20,7 @@ from kata.grading.child import TIME_LIMIT_MESSAGE
 from kata.grading.engine import Run
 from kata.grading.manifest import MANIFEST_NAME
 from kata.grading.points import as_points, as_text, shares, to_units
+from kata.loop import diagnoses
 from kata.loop.progress import (
     DONE,
     FAILING,
@@ -48,10 +49,18 @@ class TestGrade:
     max_units: int = 0
     output: str = ""
     counted: bool = False  # passed, and earns its share (which is 0 in a step worth 0)
+    observed: dict = field(default_factory=dict)
 
     @property
     def name(self) -> str:
         return f"{step_label(self.step)}: {self.nodeid.split('::', 1)[-1]}"
+
+    def diagnosis(self) -> tuple[str, str]:
+        """The mistake this failing test's observations name, and what the learner's code
+        did, in the board's words (kata/loop/diagnoses.py); ("", "") when they name none."""
+        found = diagnoses.find(self.step, [(self.nodeid, self.observed)]) \
+            if self.outcome == FAILING else None
+        return (found.diagnosis.names, found.words) if found else ("", "")
 
 
 @dataclass
@@ -98,7 +107,9 @@ def test_output(test: TestGrade, step: StepResult) -> str:
     if test.outcome == SKIPPED:
         return f"skipped: {test.message}"
     checked = "checked by the grader on inputs only it knew: " if test.by_grader else ""
-    return "\n".join(part for part in (test.doc, checked + test.message) if part)
+    _, words = test.diagnosis()
+    what = f"your code: {words}" if words else test.doc
+    return "\n".join(part for part in (what, checked + test.message) if part)
 
 
 def zero_reasons(config: GradingConfig, tamper: list[str], run: Run) -> list[str]:
@@ -119,7 +130,8 @@ def grade(impl: str, config: GradingConfig, run: Run, tamper: list[str]) -> Grad
     for test in run.tests:
         if test.step in by_step:
             by_step[test.step].append(TestGrade(test.nodeid, test.step, test.doc, test.outcome,
-                                                test.message, test.duration, test.by_grader))
+                                                test.message, test.duration, test.by_grader,
+                                                observed=test.observed))
     zeroed = zero_reasons(config, tamper, run)
     tests: list[TestGrade] = []
     steps: dict[int | str, StepResult] = {}
@@ -251,9 +263,11 @@ def gradescope_json(grade: Grade, config: GradingConfig, summary: str) -> dict:
 
 def test_data(test: TestGrade) -> dict:
     """What a class report reads of one test (kata.gradebook): which test, its outcome as
-    the grader decided it, and the mistake its docstring names."""
+    the grader decided it, the mistake its docstring names, and the mistake its observations
+    name (kata/loop/diagnoses.py) with the words about the learner's code."""
+    diagnosis, words = test.diagnosis()
     return {"nodeid": test.nodeid, "step": str(test.step), "outcome": test.outcome,
-            "doc": test.doc}
+            "doc": test.doc, "diagnosis": diagnosis, "your_code": words}
 
 
 def steps_data(grade: Grade) -> dict:

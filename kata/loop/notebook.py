@@ -16,6 +16,7 @@ the drawing pad of step 9 inline.
 """
 
 import argparse
+import base64
 import hashlib
 import html
 import json
@@ -222,8 +223,10 @@ def board_html(board: dict) -> str:
     for line in filter(None, [board.get("total"), board.get("history")]):
         parts.append(f"<p><b>{html.escape(line)}</b></p>")
     if board.get("next"):
-        parts.append("<pre style='white-space:pre-wrap'>"
+        parts.append("<pre style='white-space:pre-wrap;font-family:monospace'>"
                      + html.escape("\n".join(board["next"])) + "</pre>")
+    parts += [picture_html(Path(path)) for path in board.get("pictures", [])
+              if Path(path).is_file()]
     return "\n".join(parts)
 
 
@@ -254,6 +257,15 @@ def save_cell(root: Path, step: int, source: str) -> tuple[Path, Path | None]:
 
 def sha256(text: str) -> str:
     return hashlib.sha256(text.encode()).hexdigest()
+
+
+def picture_html(path: Path) -> str:
+    """A picture of the feedback (kata/loop/feedback.py), inline: the notebook may be saved,
+    shared or opened in Colab, where .kata/feedback/ is not beside it."""
+    data = base64.b64encode(path.read_bytes()).decode()
+    return (f"<figure><img alt='{html.escape(path.name)}' style='max-width:100%' "
+            f"src='data:image/png;base64,{data}'><figcaption>{html.escape(path.name)}"
+            "</figcaption></figure>")
 
 
 class Notebook:

@@ -1,6 +1,7 @@
 """Per-step status from pytest's reports (done, failing, todo), the board, and its history."""
 
 import json
+import re
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -99,12 +100,55 @@ def step_of_nodeid(nodeid: str) -> int | str | None:
 
 @dataclass
 class Problem:
-    """A test that did not pass: its id, outcome, docstring line and message."""
+    """A test that did not pass: its id, outcome, docstring line, message, and what it
+    observed (kata.testing.observe, or the crash)."""
 
     nodeid: str
     outcome: str
     doc: str
     message: str
+    evidence: dict = field(default_factory=dict)
+
+    @property
+    def crash(self) -> tuple[str, str, str] | None:
+        """(type, message, the learner's function) when the test crashed."""
+        facts = self.evidence
+        return (facts["crash"], facts.get("crash_message", ""), facts.get("crash_where", "")
+                ) if "crash" in facts else None
+
+
+def same_error(crash: tuple[str, str, str]) -> tuple[str, str, str]:
+    """A crash with its numbers blanked: the same error on batches of 1 and of 4 reads
+    "(1x800 and 1568x64)" and "(4x800 and 1568x64)"."""
+    kind, message, where = crash
+    return kind, re.sub(r"\d+", "#", message), where
+
+
+@dataclass
+class Headline:
+    """Why a step is not done, as the board says it: the shared crash (if any), the mistake
+    the evidence names (if any), the test to look at."""
+
+    problem: Problem
+    shared: int = 0  # how many failing tests share the problem's crash (0: no shared crash)
+    tests: int = 0  # how many tests the step has
+    diagnosis: str | None = None  # the mistake's name (kata/loop/diagnoses.py)
+    words: str = ""  # what the learner's code did
+
+    def lines(self) -> list[str]:
+        problem, lines = self.problem, [f"  {self.problem.outcome}: {self.problem.nodeid}"]
+        if self.shared:
+            kind, message, where = problem.crash
+            lines[0] = (f"  {self.shared} of {self.tests} tests fail with the same error"
+                        f"{f' in {where}' if where else ''}: {kind}: {message}")
+            lines.append(f"    first: {problem.nodeid}")
+        if self.words:
+            lines.append(f"    your code: {self.words}")
+        elif problem.doc and not self.shared:
+            lines.append(f"    {problem.doc}")
+        if self.shared:  # the crash is said; the test's own message would say it again
+            return lines
+        return lines + [f"    {line}" for line in problem.message.splitlines()]
 
 
 # A test is as bad as its worst phase: setup, call or teardown.
@@ -165,6 +209,31 @@ class StepResult:
                 return self.problems[nodeid]
         return None
 
+    def headline(self, step: int | str) -> Headline | None:
+        """What the board says first about this step: when failures share one crash, that
+        crash once; when a test's evidence names a mistake of the catalogue, that mistake in
+        words about the learner's code; otherwise the first failing test's docstring line."""
+        from kata.loop import diagnoses
+
+        first = self.first_problem()
+        if first is None or first.outcome != FAILING:
+            return None if first is None else Headline(first)
+        failing = [self.problems[nodeid] for nodeid, outcome in self.outcomes.items()
+                   if outcome == FAILING and nodeid in self.problems]
+        crashes = [same_error(problem.crash) for problem in failing if problem.crash]
+        # The most frequent crash; of two as frequent, the first to happen.
+        common = max(crashes, key=crashes.count) if crashes else None
+        headline = Headline(first, tests=len(self.outcomes))
+        found = diagnoses.find(step, [(p.nodeid, p.evidence) for p in failing])
+        if found:  # the test whose evidence named the mistake is the one to look at
+            headline.problem = self.problems[found.nodeid]
+            headline.diagnosis, headline.words = found.diagnosis.names, found.words
+        if common and crashes.count(common) >= 2:
+            headline.shared = crashes.count(common)
+            headline.problem = next(p for p in failing if p.crash
+                                    and same_error(p.crash) == common)
+        return headline
+
 
 def format_points(points: float) -> str:
     """Points for people: one decimal at most, none when whole (10, 8.3)."""
@@ -182,7 +251,8 @@ class Progress:
         if step is None or outcome is None:
             return
         problem = None if outcome == DONE else Problem(
-            report.nodeid, outcome, getattr(report, "kata_doc", ""), message_of(report))
+            report.nodeid, outcome, getattr(report, "kata_doc", ""), message_of(report),
+            getattr(report, "kata_evidence", {}))
         self.steps[str(step)].record(report.nodeid, outcome, problem)
 
     def rows(self):
@@ -246,6 +316,13 @@ class Progress:
                          f"{row['tests']:<3} {points}{row['title']}")
         return lines + ([total] if total else [])
 
+    def diagnoses(self) -> dict[str, str]:
+        """The mistake each failing step's headline names, by step key (for `make mutants`)."""
+        named = {key: result.headline(key) for key, result in self.rows()
+                 if result.status == FAILING}
+        return {key: headline.diagnosis for key, headline in named.items()
+                if headline and headline.diagnosis}
+
     def next_step(self) -> tuple[str, StepResult] | None:
         """The first step, in order, that ran and is not done: the one to work on now (the
         bonus step comes after the capstone)."""
@@ -255,10 +332,11 @@ class Progress:
         return None
 
 
-def next_step_lines(progress: Progress, package: str,
-                    hint_for: Callable[[str], str | None]) -> list[str]:
-    """Under the board: the step to work on, its file, why it is not done, and its first hint
-    (`hint_for(key)`, asked only for that step)."""
+def next_step_lines(progress: Progress, package: str, hint_for: Callable[[str], str | None],
+                    explain: Callable[[str], list[str]] | None = None) -> list[str]:
+    """Under the board: the step to work on, its file, why it is not done (and, for a failing
+    step, `explain(key)`: the shape trace and the pictures), and its first hint (`hint_for(key)`,
+    asked only for that step)."""
     found = progress.next_step()
     if found is None:
         return ["next: nothing; every step that ran is done"] if progress.steps else []
@@ -267,12 +345,11 @@ def next_step_lines(progress: Progress, package: str,
              else f"{package}/{STEPS[int(key) - 1].module}.py")
     bonus = " (bonus)" if is_bonus(key) else ""
     lines = [f"next: {step_label(key)}{bonus}, {step_title(key)}: {where}"]
-    problem = result.first_problem()
-    if problem:
-        lines.append(f"  {problem.outcome}: {problem.nodeid}")
-        if problem.doc:
-            lines.append(f"    {problem.doc}")
-        lines += [f"    {line}" for line in problem.message.splitlines()]
+    headline = result.headline(key)
+    if headline:
+        lines += headline.lines()
+    if explain and result.status == FAILING:
+        lines += explain(key)
     checks = [outcome for nodeid, outcome in result.outcomes.items() if is_check(nodeid)]
     failing = sum(outcome == FAILING for outcome in checks)
     if failing:

@@ -5,12 +5,16 @@ solutions/, run that step's tests on it, and show which test catches it.
     kata mutants --only 5 no-gray  # step 5's mistakes and the one named no-gray
     kata mutants --list            # the catalogue
 
-solutions/ itself is never edited. Each run stops at the first failing test (-x), which is the
-test named in the table. A mistake with `capstone=True` also runs the capstone on the real MNIST
-(MNIST_ROOT). The exit status is 1 when a mistake survives, does not apply, or its run breaks.
+solutions/ itself is never edited. Each run runs the step's tests as a learner's `kata test N`
+does, and reads the board it draws: a mistake counts as caught when a test fails AND the
+board's headline names it (kata/loop/diagnoses.py); caught but not named is "NOT NAMED". The
+table shows the first failing test. A mistake with `capstone=True` also runs the capstone on
+the real MNIST (MNIST_ROOT). The exit status is 1 when a mistake survives, is not named, does
+not apply, or its run breaks.
 """
 
 import argparse
+import json
 import sys
 import tempfile
 from dataclasses import dataclass
@@ -23,6 +27,7 @@ from kata.proofs.variants import build_package, solutions_dir
 from kata.steps import STEPS
 
 CAUGHT, SURVIVED, NOT_APPLIED, BROKEN = "caught", "SURVIVED", "DOES NOT APPLY", "ERROR"
+NOT_NAMED = "NOT NAMED"  # a test fails, but the board's headline does not name the mistake
 
 
 @dataclass
@@ -31,6 +36,7 @@ class MutantResult:
     verdict: str
     detail: str  # the catching test, or what went wrong
     seconds: float = 0.0
+    named: str = ""  # the mistake(s) the board's headline named
 
     @property
     def ok(self) -> bool:
@@ -55,12 +61,29 @@ def tests_for(mistake: Mistake) -> list[str]:
     return [*files, "tests/test_capstone.py", "--require-data"] if mistake.capstone else files
 
 
+def board_file(workdir: Path, package: str) -> Path:
+    return workdir / f"{package}.board.json"
+
+
+def named_by_board(job: Job) -> list[str]:
+    """The mistakes the headlines of the run's board named, one per failing step."""
+    if "--board-json" not in job.args:
+        return []
+    path = Path(job.args[job.args.index("--board-json") + 1])
+    board = json.loads(path.read_text()) if path.exists() else {}
+    return list(board.get("diagnoses", {}).values())
+
+
 def verdict_of(mistake: Mistake, run: PytestRun) -> MutantResult:
     failure = run.first_failure()
     if run.returncode == 0:
         return MutantResult(mistake, SURVIVED, f"{run.counts()}: no test failed", run.seconds)
     if run.returncode == 1 and failure:
-        return MutantResult(mistake, CAUGHT, failure.nodeid.removeprefix("tests/"), run.seconds)
+        named = named_by_board(run.job)
+        verdict = CAUGHT if any(mistake.name in names.split("/") for names in named) \
+            else NOT_NAMED
+        return MutantResult(mistake, verdict, failure.nodeid.removeprefix("tests/"),
+                            run.seconds, ", ".join(named) or "-")
     return MutantResult(mistake, BROKEN, f"pytest exit {run.returncode}: {run.tail()}",
                         run.seconds)
 
@@ -74,7 +97,8 @@ def prepare(mistake: Mistake, workdir: Path, package: str) -> Job | MutantResult
     except SyntaxError as error:
         return MutantResult(mistake, BROKEN, f"the edit breaks the syntax: {error}")
     build_package(workdir, package, sources={module_file(mistake.step): source})
-    return Job([*tests_for(mistake), "--impl", package, "-x"], pythonpath=workdir, timeout=300)
+    return Job([*tests_for(mistake), "--impl", package, "--board-json",
+                str(board_file(workdir, package))], pythonpath=workdir, timeout=300)
 
 
 def run_mutants(mistakes: list[Mistake], workdir: Path, workers: int = 2,
@@ -101,18 +125,30 @@ def run_mutants(mistakes: list[Mistake], workdir: Path, workers: int = 2,
 
 
 def format_table(results: list[MutantResult]) -> str:
-    rows = [("mistake", "step", "result", "caught by / why")]
-    rows += [(r.mistake.name, str(r.mistake.step), r.verdict, r.detail) for r in results]
-    widths = [max(len(row[column]) for row in rows) for column in range(3)]
-    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[3]
+    rows = [("mistake", "step", "result", "board named", "first failing test / why")]
+    rows += [(r.mistake.name, str(r.mistake.step), r.verdict, r.named or "-", r.detail)
+             for r in results]
+    widths = [max(len(row[column]) for row in rows) for column in range(4)]
+    lines = ["  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4]
              for row in rows]
     lines.insert(1, "-" * min(100, max(len(line) for line in lines)))
     return "\n".join(line.rstrip() for line in lines)
 
 
+def named_before(results: list[MutantResult]) -> int:
+    """How many mistakes the board named before the diagnoses, generously counted: its
+    headline was the first failing test's docstring, which can name a mistake only when that
+    test is the first to fail for no other mistake of the catalogue."""
+    failing = [r.detail for r in results if r.verdict in (CAUGHT, NOT_NAMED)]
+    return sum(failing.count(test) == 1 for test in failing)
+
+
 def summary(results: list[MutantResult]) -> str:
-    caught = sum(result.ok for result in results)
-    return f"{caught} of {len(results)} mistakes caught"
+    caught = sum(result.verdict in (CAUGHT, NOT_NAMED) for result in results)
+    named = sum(result.ok for result in results)
+    return (f"{caught} of {len(results)} mistakes caught; the board's headline names "
+            f"{named} of {len(results)} (by the first failing test's docstring alone, at "
+            f"most {named_before(results)})")
 
 
 def selected(only: list[str]) -> list[Mistake]:

@@ -19,7 +19,7 @@ from pathlib import Path
 from types import SimpleNamespace
 
 import pytest
-from fakes import ALL_WRITTEN, TODO_STUB, WRONG, FakeKata
+from fakes import ALL_WRITTEN, TODO_STUB, WRONG, FakeKata, browser_page
 
 from kata.config import load_config
 from kata.gradebook import book, platforms, report, submissions
@@ -40,7 +40,6 @@ CLASS = {
     "dee": ALL_WRITTEN | {5: WRONG, 1: ALL_WRITTEN[1] + REPORT_REWRITE},
     "eve": {},
 }
-REQUIRE_BROWSER = os.environ.get("KATA_REQUIRE_BROWSER") == "1"
 pytestmark = pytest.mark.timeout(600)  # the class's grading, in the first test to need it
 
 
@@ -263,27 +262,14 @@ def test_classroom50_scores_are_read_with_their_failing_tests(graded_class, tmp_
 def test_the_report_in_a_real_browser(graded_class, tmp_path):
     """The page as an instructor sees it: opened from disk in headless Chromium, every figure
     shown, the ranking's first row the mistake planted twice."""
-    browser = shutil.which("chromium") or shutil.which("chromium-browser")
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        sync_playwright = None
-    if browser is None or sync_playwright is None:
-        if REQUIRE_BROWSER:
-            pytest.fail("KATA_REQUIRE_BROWSER=1 but Chromium or Playwright is missing: "
-                        "apt-get install chromium; pip install playwright")
-        pytest.skip("needs Chromium (apt-get install chromium) and Playwright")
     page_file = graded_class.out / "report.html"
-    with sync_playwright() as playwright:
-        chromium = playwright.chromium.launch(executable_path=browser, args=["--no-sandbox"])
-        page = chromium.new_page(viewport={"width": 1200, "height": 900})
+    with browser_page() as page:
         page.goto(page_file.as_uri())
         sizes = page.evaluate("[...document.images].map(i => [i.complete, i.naturalWidth])")
         first = page.locator("table").nth(1).locator("tbody tr").first.inner_text()
         headings = page.locator("h2").all_inner_texts()
         shot = tmp_path / "report.png"
         page.screenshot(path=str(shot), full_page=True)
-        chromium.close()
     assert len(sizes) == 3 and all(done and width > 300 for done, width in sizes), sizes
     assert "step 3" in first and "ben, cy" in first and "off by one" in first, first
     assert headings[:3] == ["Steps finished", "Scores", "Mistakes, by how many learners "

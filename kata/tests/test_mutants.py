@@ -2,7 +2,9 @@
 the catalogue applies to the reference, edits and verdicts, tables, and the runner's JUnit
 reading and time limit."""
 
+import json
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -12,11 +14,13 @@ from kata.proofs.mutants import (
     BROKEN,
     CAUGHT,
     NOT_APPLIED,
+    NOT_NAMED,
     SURVIVED,
     MutantResult,
     format_table,
     module_file,
     mutated_source,
+    named_before,
     prepare,
     verdict_of,
 )
@@ -69,17 +73,33 @@ def test_an_edit_that_breaks_the_syntax_is_an_error(tmp_path):
     assert result.verdict == BROKEN and "syntax" in result.detail
 
 
-def run_with(returncode: int, *cases: CaseResult) -> PytestRun:
-    return PytestRun(Job([]), returncode, list(cases), "last line of output", 1.0)
+def run_with(returncode: int, *cases: CaseResult, board: Path | None = None) -> PytestRun:
+    job = Job(["--board-json", str(board)] if board else [])
+    return PytestRun(job, returncode, list(cases), "last line of output", 1.0)
+
+
+@pytest.mark.parametrize(("named", "verdict"), [
+    ({"1": MISTAKES[0].name}, CAUGHT),
+    ({"1": "another-mistake"}, NOT_NAMED),
+    ({}, NOT_NAMED),
+    ({"5": f"another/{MISTAKES[0].name}"}, CAUGHT),  # one diagnosis for two mutants alike
+], ids=["named", "another-named", "none-named", "named-with-another"])
+def test_a_caught_mistake_counts_only_when_the_boards_headline_names_it(tmp_path, named,
+                                                                        verdict):
+    board = tmp_path / "board.json"
+    board.write_text(json.dumps({"diagnoses": named}))
+    run = run_with(1, CaseResult("tests/test_a.py::test_b", FAILED), board=board)
+    result = verdict_of(MISTAKES[0], run)
+    assert result.verdict == verdict and result.detail == "test_a.py::test_b"
 
 
 @pytest.mark.parametrize(("returncode", "cases", "verdict", "detail"), [
     (1, [CaseResult("tests/test_a.py::test_ok", PASSED),
-         CaseResult("tests/test_a.py::test_b[1]", FAILED)], CAUGHT, "test_a.py::test_b[1]"),
+         CaseResult("tests/test_a.py::test_b[1]", FAILED)], NOT_NAMED, "test_a.py::test_b[1]"),
     (0, [CaseResult("tests/test_a.py::test_ok", PASSED)], SURVIVED, "1 passed: no test failed"),
     (4, [], BROKEN, "pytest exit 4: last line of output"),
     (-9, [], BROKEN, "pytest exit -9"),
-], ids=["caught", "survived", "usage-error", "killed"])
+], ids=["caught-without-a-board", "survived", "usage-error", "killed"])
 def test_verdicts_name_the_catching_test_or_what_went_wrong(returncode, cases, verdict, detail):
     result = verdict_of(MISTAKES[0], run_with(returncode, *cases))
     assert result.verdict == verdict and result.detail.startswith(detail)
@@ -89,13 +109,25 @@ def test_the_table_lines_up_its_columns():
     results = [MutantResult(MISTAKES[0], CAUGHT, "test_x.py::test_y"),
                MutantResult(MISTAKES[-1], SURVIVED, "3 passed: no test failed")]
     lines = format_table(results).splitlines()
-    assert lines[0].split() == ["mistake", "step", "result", "caught", "by", "/", "why"]
+    assert lines[0].split() == ["mistake", "step", "result", "board", "named", "first",
+                                "failing", "test", "/", "why"]
     starts = {line.index(MISTAKES[0].name if i == 2 else MISTAKES[-1].name) for i, line
               in enumerate(lines) if i >= 2}
     assert starts == {0}
     result_column = lines[0].index("result")
     assert lines[2][result_column:].startswith(CAUGHT)
     assert lines[3][result_column:].startswith(SURVIVED)
+
+
+
+def test_before_the_diagnoses_a_headline_could_name_only_a_mistake_first_caught_alone():
+    """The 'before' figure of make mutants: the old headline was the first failing test's
+    docstring, which can name at most one of the mistakes that test is first to catch."""
+    results = [MutantResult(MISTAKES[0], CAUGHT, "test_x.py::test_shared"),
+               MutantResult(MISTAKES[1], NOT_NAMED, "test_x.py::test_shared"),
+               MutantResult(MISTAKES[2], CAUGHT, "test_x.py::test_alone"),
+               MutantResult(MISTAKES[3], SURVIVED, "3 passed: no test failed")]
+    assert named_before(results) == 1
 
 
 JUNIT = """<?xml version="1.0" encoding="utf-8"?>

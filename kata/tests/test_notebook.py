@@ -12,7 +12,7 @@ import re
 
 import nbformat
 import pytest
-from fakes import ROOT
+from fakes import ROOT, browser_page
 from nbclient import NotebookClient
 
 from kata import data
@@ -121,17 +121,51 @@ def test_with_the_stubs_in_its_cells_every_step_is_todo(handout):
     assert board_rows(cells[-1]) == expected_board("todo")
 
 
+def html_of(cell) -> str:
+    return "".join(output["data"]["text/html"] for output in cell.outputs
+                   if "data" in output and "text/html" in output["data"])
+
+
+def step_cell(cells, step: int):
+    return next(cell for cell in cells if cell.source.startswith(f"%%kata step {step}"))
+
+
 @pytest.mark.timeout(600)
-def test_with_a_mistake_in_a_cell_the_board_shows_that_mistake(handout):
-    """Catches: a notebook that hides why a step fails (here softmax before the loss)."""
-    mistake = next(m for m in MISTAKES if m.name == "softmax-in-forward")
-    step3 = apply_edits(solutions()[3], mistake.edits)
-    cells = execute(handout, "mistake", {3: step3})
-    step3_cell = next(cell for cell in cells if cell.source.startswith("%%kata step 3"))
-    assert board_rows(step3_cell) == {"step 3": "failing"}
-    page = "".join(output["data"]["text/html"] for output in step3_cell.outputs
-                   if "data" in output)
-    assert "Catches: softmax or log_softmax at the end of forward" in page
+def test_with_mistakes_in_cells_the_board_names_them_and_shows_their_pictures(handout,
+                                                                              tmp_path):
+    """Catches: a notebook that hides why a step fails. Step 2 normalises with 0.5 and 0.5;
+    step 3 has the classic unpadded convolutions. Under each cell: the board names the
+    mistake (or the shared crash and its shape trace) and shows its picture, in a real
+    browser as in Jupyter."""
+    mistake = next(m for m in MISTAKES if m.name == "normalize-half")
+    step2 = apply_edits(solutions()[2], mistake.edits)
+    step3 = solutions()[3].replace("kernel_size=3, padding=1", "3")
+    notebook_cells = execute(handout, "mistake", {2: step2, 3: step3})
+    cell2, cell3 = step_cell(notebook_cells, 2), step_cell(notebook_cells, 3)
+    assert board_rows(cell2) == {"step 2": "failing"} and board_rows(cell3) == {
+        "step 3": "failing"}
+    assert "your code: a black pixel became -1.0000" in html_of(cell2)
+    assert "tests fail with the same error in DigitClassifier.forward" in html_of(cell3)
+    assert "32 x 5 x 5 = 800" in html_of(cell3)
+    for cell, picture in ((cell2, "step2-pixels.png"), (cell3, "step3-shapes.png")):
+        assert f"alt='{picture}'" in html_of(cell) and "data:image/png;base64," in html_of(cell)
+
+    # The notebook as a learner sees it: rendered to HTML and opened in headless Chromium.
+    from nbconvert import HTMLExporter
+
+    notebook = nbformat.read(handout / "notebooks" / "mistake.ipynb", as_version=4)
+    notebook.cells = [cell2, cell3]
+    page_file = tmp_path / "mistake.html"
+    page_file.write_text(HTMLExporter().from_notebook_node(notebook)[0])
+    with browser_page(width=1100, height=900) as page:
+        page.goto(page_file.as_uri())
+        shown = page.evaluate("[...document.images].map(i => [i.alt, i.complete, "
+                              "i.naturalWidth, i.getBoundingClientRect().width])")
+        text = page.inner_text("body")
+        page.screenshot(path=str(tmp_path / "notebook.png"), full_page=True)
+    assert [alt for alt, *_ in shown] == ["step2-pixels.png", "step3-shapes.png"], shown
+    assert all(done and natural > 500 and width > 300 for _, done, natural, width in shown)
+    assert "normalised with mean 0.5 and std 0.5" in text and "way out" in text
 
 
 def test_a_cell_never_overwrites_work_the_notebook_did_not_save(tmp_path):

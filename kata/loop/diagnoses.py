@@ -1,0 +1,359 @@
+"""Which mistake the learner made: one catalogue, read by the board, the notebook and `make
+mutants`.
+
+A failing test tells us *that* something is wrong; what it observed tells us *which* of the
+mistakes it catches this is. Tests record what they saw with kata.testing.observe (a black
+pixel's value, the loss on a batch twice as large); a crash is recorded for them (its type,
+message and the learner's function it came from). A diagnosis here names one mistake (the same
+name as the mutant in kata/proofs/mistakes.py that plants it), the tests whose failure can
+show it, the evidence that identifies it, and what to tell the learner about their code.
+
+How to add a mistake: add its mutant to kata/proofs/mistakes.py, make the test that catches
+it observe() what it saw if it does not yet, and add one `diagnosis(...)` line below with the
+same name: the step, the name, the test(s), the words (a str.format template over the
+evidence) and `when`, a test of the evidence that is true for that mistake only. `make
+mutants` then proves that the board names it.
+"""
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kata.steps import CAPSTONE
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    step: int | str
+    name: str  # the mutant's name in kata/proofs/mistakes.py
+    tests: tuple[str, ...]  # test functions (without parameters) whose failure can show it
+    words: str  # about the learner's code, formatted with the evidence
+    # Whether the evidence shows this mistake; by default, the test failed an assertion
+    # (a crash in it says something else is wrong).
+    when: Callable[[dict], bool] = field(default=lambda facts: "crash" not in facts)
+    # Mutants that no test can tell from this one (the same behaviour written otherwise).
+    also: tuple[str, ...] = ()
+
+    @property
+    def names(self) -> str:
+        return "/".join((self.name, *self.also))
+
+    def matches(self, test: str, facts: dict) -> bool:
+        """`test`: the test's name with its parameters, test_x[param]; a diagnosis names
+        either test_x (every parameter) or one test_x[param] (a grader's check)."""
+        try:
+            return (test in self.tests or test.split("[")[0] in self.tests) and \
+                bool(self.when(facts))
+        except (KeyError, TypeError, ValueError, IndexError):  # evidence of another kind
+            return False
+
+    def explain(self, facts: dict) -> str:
+        return self.words.format(**facts)
+
+    def explains(self, facts: dict) -> bool:
+        """Whether the words can be written from these facts (a graded run's observations
+        come from the learner's process: a value of the wrong kind names nothing)."""
+        try:
+            self.explain(facts)
+        except (KeyError, IndexError, TypeError, ValueError, AttributeError):
+            return False
+        return True
+
+
+def diagnosis(step, name: str, tests, words: str, when=None, also=()) -> Diagnosis:
+    tests = (tests,) if isinstance(tests, str) else tuple(tests)
+    return Diagnosis(step, name, tests, words,
+                     when or (lambda facts: "crash" not in facts), tuple(also))
+
+
+def near(value, target: float, tolerance: float = 1e-3) -> bool:
+    return value is not None and abs(float(value) - target) <= tolerance
+
+
+def crashed(text: str, kind: str | None = None) -> Callable[[dict], bool]:
+    """Evidence test: the test crashed (with `kind`), the message holding `text`."""
+    return lambda facts: (text in facts.get("crash_message", "")
+                          and (kind is None or facts.get("crash") == kind))
+
+
+# MNIST's pixel statistics, written out as the tests do.
+MEAN, STD = 0.1307, 0.3081
+
+CATALOGUE: tuple[Diagnosis, ...] = (
+    # ---------------------------------------------------------------- step 1
+    diagnosis(1, "auto-prefers-mps", "test_get_device_auto_prefers_cuda_then_mps",
+              "get_device('auto') asks for mps before cuda: check torch.cuda.is_available() "
+              "first, then torch.backends.mps.is_available(), then fall back to the cpu"),
+    diagnosis(1, "unknown-device-falls-back", "test_get_device_rejects_an_unknown_name",
+              "get_device gives the cpu for a name it does not know; raise ValueError naming it, "
+              "so that a typo shows at once"),
+    diagnosis(1, "unavailable-device-accepted", "test_get_device_rejects_an_unavailable_device",
+              "get_device returns a device this machine does not have; check that it is "
+              "available and raise ValueError naming it if not"),
+    diagnosis(1, "seed-python-only", "test_set_seed_repeats_torch_rand",
+              "set_seed leaves torch unseeded, so torch.rand and the initial weights change from "
+              "run to run: add torch.manual_seed(seed)"),
+    diagnosis(1, "seed-torch-only", "test_set_seed_repeats_python_random",
+              "set_seed leaves Python's random module unseeded: add random.seed(seed)"),
+    diagnosis(1, "seed-ignored", "test_set_seed_uses_the_seed_it_is_given",
+              "set_seed seeds with a number of its own, not the `seed` it is given"),
+    diagnosis(1, "wrong-version", "test_library_versions_reports_each_library",
+              "library_versions reports one library's version under another's name: each "
+              "entry needs its own module's __version__"),
+    # ---------------------------------------------------------------- step 2
+    diagnosis(2, "no-normalize", "test_build_transform_maps_black_to_minus_0_4242",
+              "a black pixel stayed {black:.4f} and white {white:.4f}: your transform scales to "
+              "[0, 1] but never normalises; add transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)) "
+              "after ToTensor()",
+              lambda facts: near(facts["black"], 0.0) and near(facts["white"], 1.0)),
+    diagnosis(2, "normalize-half", "test_build_transform_maps_black_to_minus_0_4242",
+              "a black pixel became {black:.4f}: you normalised with mean 0.5 and std 0.5 "
+              "(a convention from other tutorials); MNIST's are 0.1307 and 0.3081, which make "
+              "black -0.4242", lambda facts: near(facts["black"], -1.0)),
+    diagnosis(2, "mean-std-swapped", "test_build_transform_maps_black_to_minus_0_4242",
+              "a black pixel became {black:.4f} = -0.3081 / 0.1307: you gave Normalize the std "
+              "first and the mean second; it takes (mean,), then (std,)",
+              lambda facts: near(facts["black"], -STD / MEAN)),
+    diagnosis(2, "no-scaling", "test_build_transform_maps_white_to_2_8215",
+              "a white pixel became {white:.1f} = (255 - 0.1307) / 0.3081: your pixels were "
+              "still 0..255 when normalised; ToTensor() scales them to [0, 1] first",
+              lambda facts: near(facts["white"], (255 - MEAN) / STD, 0.5)),
+    diagnosis(2, "train-ignored", "test_load_mnist_returns_the_asked_for_torchvision_mnist",
+              "load_mnist(train=False) still gave the training set: pass train=train on to "
+              "datasets.MNIST"),
+    diagnosis(2, "no-transform", "test_load_mnist_items_are_image_tensors_and_int_labels",
+              "load_mnist's items are PIL images: pass transform=build_transform() to "
+              "datasets.MNIST"),
+    diagnosis(2, "raw-runtime-error", "test_load_mnist_without_the_files_says_how_to_get_them",
+              "without the files, load_mnist lets torchvision's bare RuntimeError through; catch "
+              "it and raise FileNotFoundError naming the folder and how to get MNIST"),
+    diagnosis(2, "drop-last", "test_make_loader_batches_64_by_default",
+              "100 samples came in batches of {sizes}: the short last batch was dropped "
+              "(drop_last=True); keep it, it holds real samples",
+              lambda facts: facts["sizes"][0] == 64 and sum(facts["sizes"]) < 100),
+    diagnosis(2, "batch-32", "test_make_loader_batches_64_by_default",
+              "100 samples came in batches of {sizes}: your default batch_size is "
+              "{sizes[0]}; the contract's is 64", lambda facts: facts["sizes"][0] != 64),
+    diagnosis(2, "limit-unchecked", "test_make_loader_limit_above_the_dataset_size_keeps_"
+              "everything", "a limit above the dataset's size asked for samples that are not "
+              "there (IndexError): keep range(min(limit, len(dataset)))",
+              lambda facts: facts["limit_error"] == "IndexError"),
+    diagnosis(2, "shuffle-always", "test_make_loader_without_shuffle_keeps_file_order",
+              "with shuffle=False your loader still served the samples out of order: pass "
+              "shuffle=shuffle to DataLoader",
+              lambda facts: facts["served"] != sorted(facts["served"])),
+    diagnosis(2, "unseeded-generator", "test_make_loader_different_seeds_give_different_orders",
+              "two seeds gave the same order: the loader's generator is not seeded with `seed` "
+              "(torch.Generator().manual_seed(seed))"),
+    # ---------------------------------------------------------------- step 3
+    diagnosis(3, "softmax-in-forward", "test_forward_returns_raw_logits_not_probabilities",
+              "every row of your output sums to 1: forward ends with a softmax; return the raw "
+              "logits, nn.CrossEntropyLoss applies log_softmax itself",
+              lambda facts: facts["probabilities"]),
+    diagnosis(3, "log-softmax-in-forward", "test_forward_returns_raw_logits_not_probabilities",
+              "your output is log-probabilities: forward ends with log_softmax; return the raw "
+              "logits, nn.CrossEntropyLoss applies log_softmax itself",
+              lambda facts: facts["log_probabilities"]),
+    diagnosis(3, "flatten-the-batch", "test_forward_keeps_one_row_per_image",
+              "a batch of {count} gave shape {shape}: your flatten folds the batch into one row "
+              "(nn.Flatten(0), x.view(-1)); nn.Flatten() or torch.flatten(x, 1) keep it",
+              lambda facts: len(facts["shape"]) < 2 or facts["shape"][0] != facts["count"]),
+    diagnosis(3, "linear-network", "test_forward_is_not_a_linear_function",
+              "your network is a linear function of its input: there is no nonlinearity "
+              "between the layers; add nn.ReLU() after each convolution and hidden Linear"),
+    diagnosis(3, "layer-made-in-forward", "test_digit_classifier_registers_every_layer",
+              "the same model gives two different answers to the same images: forward builds "
+              "a layer anew on every call; build every layer once, in __init__",
+              lambda facts: not facts["same_model_repeats"]),
+    diagnosis(3, "detached-output", "test_gradients_reach_every_parameter",
+              "loss.backward() found no graph behind the logits: forward cuts them off "
+              "(.detach(), .data or torch.no_grad()); return self.layers(x) as it is",
+              crashed("does not require grad")),
+    # ---------------------------------------------------------------- step 4
+    diagnosis(4, "model-not-moved", "test_build_model_moves_the_model_to_the_device",
+              "build_model leaves the parameters where they were made: return "
+              "DigitClassifier().to(device)"),
+    diagnosis(4, "nll-on-logits", "test_build_loss_takes_raw_logits",
+              "your loss changes when every logit grows by 5, so it never applies log_softmax: "
+              "nn.NLLLoss wants log-probabilities; nn.CrossEntropyLoss() takes raw logits"),
+    diagnosis(4, "loss-sum", "test_build_loss_averages_over_the_batch",
+              "the same batch twice over gave twice the loss: your loss sums over the batch "
+              "(reduction='sum'); keep the default mean"),
+    diagnosis(4, "first-layer-only", "test_build_optimizer_covers_every_parameter",
+              "your optimizer holds only some of the parameters: give it model.parameters()"),
+    diagnosis(4, "lr-ignored", "test_build_optimizer_uses_the_given_learning_rate",
+              "build_optimizer ignores its lr argument and uses a number of its own: pass "
+              "lr=lr"),
+    diagnosis(4, "default-lr", "test_build_optimizer_defaults_to_lr_0_001",
+              "build_optimizer's default learning rate is not 1e-3: write lr: float = 1e-3"),
+    # ---------------------------------------------------------------- step 5
+    diagnosis(5, "no-zero-grad", "test_train_step_clears_old_gradients",
+              "train_step never clears the gradients, so each batch's pile up on the last ones: "
+              "call optimizer.zero_grad() in train_step, before loss.backward() (once before "
+              "the loop of train_epoch is not enough: it must run for every batch)",
+              also=("zero-grad-once",)),
+    diagnosis(5, "no-backward", "test_train_step_has_the_batch_gradients_when_the_optimizer_"
+              "steps", "optimizer.step() ran without gradients: train_step never calls "
+              "loss.backward()",
+              lambda facts: facts["stepped"] and not facts["backward_ran"]),
+    diagnosis(5, "zero-grad-after-backward", "test_train_step_has_the_batch_gradients_when_"
+              "the_optimizer_steps", "loss.backward() ran, but the gradients were gone when "
+              "optimizer.step() ran: zero_grad() comes before backward(), not between "
+              "backward() and step()",
+              lambda facts: facts["stepped"] and facts["backward_ran"]),
+    diagnosis(5, "no-step", "test_train_step_has_the_batch_gradients_when_the_optimizer_steps",
+              "train_step never calls optimizer.step(), so the model never changes",
+              lambda facts: not facts["stepped"]),
+    diagnosis(5, "returns-loss-tensor", "test_train_step_returns_python_float",
+              "train_step returns the loss {returned} (which keeps the whole graph alive); "
+              "return loss.item()", lambda facts: facts["returned"] == "Tensor"),
+    diagnosis(5, "float-labels", ("test_train_step_returns_python_float",
+                                  "test_train_step_clears_old_gradients"),
+              "the labels reach the loss as floats: CrossEntropyLoss takes integer class "
+              "labels (int64); pass `labels` as the loader gives them, without .float()",
+              crashed("expected target dtype to be Long")),
+    diagnosis(5, "no-train-mode", "test_train_epoch_puts_the_model_in_training_mode",
+              "train_epoch runs the model in eval mode: call model.train() at its start"),
+    diagnosis(5, "batch-not-moved", "test_train_epoch_moves_each_batch_to_the_device",
+              "the batches reach the model where the loader made them: either they are never "
+              "moved, or .to(device) is called and its result thrown away (it returns a new "
+              "tensor): write images, labels = images.to(device), labels.to(device)",
+              also=("to-not-kept",)),
+    diagnosis(5, "mean-of-batch-losses", "test_train_epoch_returns_the_mean_loss_per_sample",
+              "train_epoch averages the batch losses, so a short last batch counts as much as "
+              "a full one: add batch_loss * len(labels) and divide by the number of samples"),
+    diagnosis(5, "last-epoch-only", "test_fit_returns_one_float_per_epoch",
+              "fit(epochs={epochs}) returned one loss: it keeps only the last epoch's; append "
+              "every epoch's loss to the list",
+              lambda facts: facts["returned"] == 1 and facts["epochs"] > 1),
+    diagnosis(5, "epochs-off-by-one", "test_fit_returns_one_float_per_epoch",
+              "fit(epochs={epochs}) trained {returned} epoch(s): one too few, as range(1, "
+              "epochs) does; use range(epochs)",
+              lambda facts: facts["returned"] == facts["epochs"] - 1),
+    diagnosis(5, "progress-inverted", "test_fit_shows_a_progress_bar_when_asked",
+              "the progress bar shows when it should not, and not when asked: "
+              "tqdm(..., disable=not progress)"),
+    # ---------------------------------------------------------------- step 6
+    diagnosis(6, "no-eval", "test_predict_image_runs_in_eval_mode_without_gradients",
+              "predict_image runs the model in training mode: call model.eval() first",
+              lambda facts: facts["ran_in_training_mode"]),
+    diagnosis(6, "no-no-grad", "test_predict_image_runs_in_eval_mode_without_gradients",
+              "predict_image runs the model with gradients on: predict inside "
+              "`with torch.no_grad():`",
+              lambda facts: facts["ran_with_gradients"] and not facts["ran_in_training_mode"]),
+    diagnosis(6, "argmax-dim-0", "test_predict_image_returns_python_int_and_float",
+              "predict_image takes the best score over dim 0, the batch of one image, which "
+              "leaves ten values where one was wanted: take .max(dim=1) (the ten digits)",
+              crashed("a Tensor with 10 elements cannot be converted to Scalar")),
+    diagnosis(6, "raw-logit", "test_predict_image_probability_is_the_softmax_of_the_predicted_"
+              "digit", "predict_image returns the largest raw score, not a probability: take "
+              "torch.softmax(logits, dim=1) first"),
+    diagnosis(6, "no-shape-check", "test_predict_image_rejects_other_shapes_naming_them",
+              "predict_image reshapes any input quietly, a batch or 784 loose pixels too: "
+              "raise ValueError for shapes other than (28, 28), (1, 28, 28), (1, 1, 28, 28)"),
+    diagnosis(6, "image-not-moved", "test_predict_image_moves_the_image_to_the_device",
+              "the image reaches the model without .to(device)"),
+    diagnosis(6, "check-single-swapped", "test_check_single_compares_prediction_with_label",
+              "check_single returns the true label where the prediction belongs: return "
+              "(predicted, true, agree) in that order"),
+    diagnosis(6, "tensor-label", "test_check_single_returns_int_int_bool",
+              "check_single returns the label as the dataset gave it (a tensor): convert it "
+              "with int()"),
+    # ---------------------------------------------------------------- step 7
+    diagnosis(7, "batch-no-eval", "test_predict_batch_runs_in_eval_mode_without_gradients",
+              "predict_batch runs the model in training mode: call model.eval() first",
+              lambda facts: facts["ran_in_training_mode"]),
+    diagnosis(7, "batch-no-no-grad", "test_predict_batch_runs_in_eval_mode_without_gradients",
+              "predict_batch runs the model with gradients on: predict inside "
+              "`with torch.no_grad():`",
+              lambda facts: facts["ran_with_gradients"] and not facts["ran_in_training_mode"]),
+    diagnosis(7, "batch-argmax-dim-0", "test_predict_batch_returns_int64_labels_of_shape_n",
+              "5 images gave labels of shape {shape}: one per digit, not per image; your argmax "
+              "runs over dim 0 (the batch); take it over dim 1",
+              lambda facts: tuple(facts["shape"]) == (10,)),
+    diagnosis(7, "max-values", "test_predict_batch_returns_int64_labels_of_shape_n",
+              "the labels are {dtype}: torch.max(logits, 1)[0] gives the best scores; the "
+              "digits are its [1], or logits.argmax(dim=1)",
+              lambda facts: tuple(facts["shape"]) == (5,) and facts["dtype"].startswith("float")),
+    diagnosis(7, "no-cpu", "test_predict_batch_returns_labels_on_the_cpu",
+              "predict_batch leaves the labels on the model's device: end with .cpu()"),
+    diagnosis(7, "images-not-moved", "test_predict_batch_moves_the_images_to_the_device",
+              "predict_batch gives the model the images without .to(device)"),
+    diagnosis(7, "accuracy-count", "test_accuracy_is_the_fraction_that_agree",
+              "3 right out of 4 gave {fraction:g}: accuracy counts, it does not divide by the "
+              "number of predictions", lambda facts: facts["fraction"] == 3),
+    diagnosis(7, "accuracy-tensor", "test_accuracy_returns_a_python_float",
+              "accuracy returns a {returned}: end with .item()",
+              lambda facts: facts["returned"] == "Tensor"),
+    diagnosis(7, "mean-of-batch-accuracies", "test_evaluate_counts_every_sample_not_every_batch",
+              "evaluate averages the batch accuracies, so a short last batch counts as much as "
+              "a full one: add up the correct predictions and the samples, divide once"),
+    diagnosis(7, "evaluate-in-train-mode", "test_evaluate_runs_in_eval_mode_without_gradients",
+              "evaluate runs the model in training mode: call predict_batch (which calls "
+              "model.eval()) instead of the model itself",
+              lambda facts: facts["ran_in_training_mode"]),
+    # ---------------------------------------------------------------- step 8
+    diagnosis(8, "title-true-only", "test_plot_predictions_titles_show_the_prediction",
+              "the titles hold no `pred:`: show the prediction beside the true label",
+              lambda facts: facts["title_without"] == "pred"),
+    diagnosis(8, "title-swapped", "test_plot_predictions_titles_show_the_true_label",
+              "the titles show the prediction after `true:` and the label after `pred:`: "
+              "swap them back"),
+    diagnosis(8, "colours-swapped", "test_plot_predictions_colours_titles_green_if_right_red_"
+              "if_wrong", "the titles are red when right and green when wrong: the colours "
+              "are swapped"),
+    diagnosis(8, "no-gray", "test_plot_predictions_shows_28x28_grayscale_images",
+              "the digits are drawn in colour: pass cmap='gray' to imshow"),
+    diagnosis(8, "ticks-left-on", "test_plot_predictions_turns_ticks_off",
+              "the ticks are still round every digit: ax.set_xticks([]) and ax.set_yticks([]), "
+              "or ax.axis('off')"),
+    diagnosis(8, "cols-ignored", "test_plot_predictions_lays_images_out_in_cols_columns",
+              "the grid ignores `cols`: build it with cols columns"),
+    diagnosis(8, "empty-cells-left", "test_plot_predictions_draws_one_axes_per_image",
+              "{count} images in {cols} columns left {axes} axes: the empty cells of the last "
+              "row stay in the figure; ax.remove() them",
+              lambda facts: facts["axes"] > facts["count"]),
+    diagnosis(8, "plot-in-train-mode", "test_plot_predictions_runs_model_in_eval_mode_without_"
+              "gradients", "plot_predictions runs the model in training mode: predict with "
+              "step 7's predict_batch", lambda facts: facts["ran_in_training_mode"]),
+    diagnosis(8, "plt-savefig", "test_save_figure_saves_the_figure_given",
+              "save_figure saved another figure (plt.savefig saves the newest one): call "
+              "fig.savefig(path) on the figure you are given"),
+    diagnosis(8, "no-parent-folders", "test_save_figure_writes_png_and_creates_folders",
+              "save_figure fails when the folder does not exist yet: "
+              "path.parent.mkdir(parents=True, exist_ok=True) first"),
+    diagnosis(8, "no-axis-labels", "test_plot_losses_labels_both_axes",
+              "the loss plot's axes are unlabelled: ax.set_xlabel and ax.set_ylabel"),
+    # ---------------------------------------------------------------- the capstone
+    diagnosis(CAPSTONE, "plain-sgd",
+              "test_graders_check[one_epoch_reaches_the_accuracy_threshold]",
+              "one epoch got {accuracy:.1%} right (mean loss {losses[0]:.2f}; guessing gives "
+              "2.30): your optimizer is plain SGD at lr {optimizer[1]:g}, far too slow for one "
+              "epoch; use torch.optim.Adam(model.parameters(), lr=lr) with lr 1e-3",
+              lambda facts: facts["optimizer"][0] == "SGD" and facts["optimizer"][1] <= 1e-3
+              and not facts["optimizer"][2]),
+)
+
+
+def test_name(nodeid: str) -> str:
+    """test_x[param] for tests/test_step2.py::test_x[param]."""
+    return nodeid.split("::")[-1]
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A mistake named: by which diagnosis, from which test's evidence, in which words."""
+
+    diagnosis: Diagnosis
+    nodeid: str
+    words: str
+
+
+def find(step: int | str, failures: list[tuple[str, dict]]) -> Finding | None:
+    """The mistake that the first telling failure (nodeid, evidence), in run order,
+    identifies; None when no failure's evidence names a known mistake."""
+    for nodeid, facts in failures:
+        found = [d for d in CATALOGUE if str(d.step) == str(step)
+                 and d.matches(test_name(nodeid), facts) and d.explains(facts)]
+        if len({d.names for d in found}) == 1:  # two would mean the evidence cannot tell
+            return Finding(found[0], nodeid, found[0].explain(facts))
+    return None
