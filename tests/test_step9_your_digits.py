@@ -27,6 +27,7 @@ from kata.testing import (
     draw_digit,
     ink_box,
     make_wild,
+    observe,
     plain_resize,
 )
 
@@ -61,6 +62,7 @@ def test_to_mnist_turns_dark_ink_on_a_light_page_into_light_ink_on_black(step9):
     """Catches: no inversion of a digit drawn dark on a white page."""
     out = prepared(step9, draw_digit("0"))  # dark on white; the hole of the 0 is page
     hole, frame = hole_and_frame(out)
+    observe(hole=hole, frame=frame)
     assert abs(hole - frame) < 0.2 and frame <= out.min().item() + 1e-6, (
         f"to_mnist(a dark 0 on a white page): the page inside the 0 became {hole:.4f}, but the "
         f"frame's black is {frame:.4f} -- the page must turn black and the ink bright: when "
@@ -75,9 +77,11 @@ def test_to_mnist_leaves_light_ink_on_black_as_it_is(step9):
     try:
         out = prepared(step9, draw_digit("0", ink=255, paper=0))
     except ValueError as error:
+        observe(no_ink_found=True)
         pytest.fail(f"to_mnist(a light 0 on black) raised ValueError({error}) -- it found no "
                     "ink: was the image inverted although its border (the page) is dark?")
     hole, frame = hole_and_frame(out)
+    observe(hole=hole, frame=frame)
     assert abs(hole - frame) < 0.2 and out.max().item() - frame > 0.5, (
         f"to_mnist(a light 0 on black): the page inside the 0 became {hole:.4f} and the frame "
         f"{frame:.4f} -- invert only when the image's border (its background) is light")
@@ -97,6 +101,7 @@ def test_a_grey_page_becomes_black(step9):
     """Catches: keeping the page's grey as the background (a photo of paper is never white)."""
     out = prepared(step9, draw_digit("0", ink=30, paper=190))
     hole, frame = hole_and_frame(out)
+    observe(hole=hole, frame=frame, ink=out.max().item())
     assert abs(hole - frame) < 0.2, (
         f"to_mnist(a dark 0 on a grey page): the page inside the 0 became {hole:.4f}, but the "
         f"frame's black is {frame:.4f} -- after inverting, subtract what is left of the page "
@@ -107,6 +112,7 @@ def test_to_mnist_normalises_as_step_2_does(step9):
     """Catches: the normalisation forgotten (the pixels left in 0..1)."""
     out = prepared(step9, draw_digit("4", ink=255, paper=0))
     background, ink = out.min().item(), out.max().item()
+    observe(background=background, ink=ink)
     assert abs(background - BACKGROUND) < 0.01 and abs(ink - FULL_INK) < 0.05, (
         f"to_mnist: the background is {background:.4f} and the brightest ink {ink:.4f}; after "
         f"step 2's normalisation black is {BACKGROUND:.4f} and white {FULL_INK:.4f} -- end with "
@@ -125,9 +131,11 @@ def test_a_page_without_ink_raises_value_error(step9, paper):
     except ValueError:
         return
     except Exception as error:
+        observe(paper=paper, outcome=f"raised {type(error).__name__}")
         pytest.fail(f"to_mnist(a page of grey level {paper} without ink) raised "
                     f"{type(error).__name__}: {error} -- look for ink first, and raise "
                     "ValueError saying there is none")
+    observe(paper=paper, outcome="returned an image")
     pytest.fail(f"to_mnist(a page of grey level {paper} without ink) returned "
                 f"{type(out).__name__} -- there is no digit: raise ValueError saying so")
 
@@ -146,6 +154,7 @@ def test_the_inks_longer_side_is_20_pixels(step9, digit, page, box, longer):
                                      width=2 if longer == "small" else 9))
     height, width = ink_box(out)
     side = max(height, width)
+    observe(height=height, width=width, side=side)
     assert abs(side - INK_BOX) <= 1, (
         f"to_mnist(a {longer} {digit} on a {page[0]}x{page[1]} page): the ink is {height} "
         f"pixels tall and {width} wide; its longer side should be {INK_BOX} -- crop to the "
@@ -162,6 +171,7 @@ def test_the_aspect_ratio_is_kept(step9, digit, box, expected):
     height, width = ink_box(out)
     short = min(height, width)
     expected_short = INK_BOX * expected
+    observe(height=height, width=width, short=short, expected_short=expected_short)
     assert abs(short - expected_short) <= 2, (
         f"to_mnist: the ink came out {height} pixels tall and {width} wide; drawn, its sides "
         f"are about 1 : {1 / expected:.1f}, so about {INK_BOX} by {expected_short:.0f} -- "
@@ -173,6 +183,7 @@ def test_the_inks_centre_of_mass_is_at_the_centre(step9):
     # Most of a 7's ink is in its top bar: its centre of mass is 3 pixels above its box's centre.
     out = prepared(step9, draw_digit("7", page=(240, 200), box=(130, 20, 200, 150)))
     row, col = centre_of_mass(out)
+    observe(row=row, col=col, longer_side=max(ink_box(out)))
     assert abs(row - MNIST_CENTRE) <= 1 and abs(col - MNIST_CENTRE) <= 1, (
         f"to_mnist(a 7 drawn near the right edge): the ink's centre of mass landed at row "
         f"{row:.1f}, column {col:.1f}; MNIST puts it at ({MNIST_CENTRE:.0f}, "
@@ -290,12 +301,14 @@ def test_read_digit_returns_the_digit_and_ten_probabilities(step9, tattletale, d
         f"read_digit returned {type(probabilities).__name__} for the probabilities -- return "
         "a list of ten Python floats (Tensor.tolist())")
     total = sum(probabilities)
+    observe(total=total, smallest=min(probabilities))
     assert min(probabilities) >= 0 and abs(total - 1) < 1e-4, (
         f"read_digit's probabilities add up to {total:.4f} and the smallest is "
         f"{min(probabilities):.4f} -- these are not probabilities: apply softmax to the "
         "model's scores (not log_softmax, not the raw scores)")
     expected = expected_reading(step9, tattletale, image)
     best = int(expected.argmax())
+    observe(total=total, shift=(read - best) % 10)
     # The Tattletale reads one digit further in training mode, two further with gradients on.
     why = {1: "it ran in training mode: call model.eval() first",
            2: "it ran with gradients on: run it inside torch.no_grad()",

@@ -29,10 +29,11 @@ from kata.docs import learner_page
 from kata.grading.engine import STUB_FILES
 from kata.grading.manifest import write_manifest
 
-# The kata's own files: at its top, the learner's stubs, the notebook, the learner's guide.
+# The kata's own files: at its top, the learner's stubs, the notebook, the pictures the
+# learner's guide shows.
 HANDOUT_FILES = ("LICENSE", "Makefile", "pyproject.toml", "conftest.py", "grading.toml",
                  ".gitignore", ".github/workflows/grade.yml", "notebooks/mnist_kata.ipynb",
-                 "docs/kata-draw.png", "docs/wild-digits.png",  # the learner's guide shows them
+                 "docs/kata-draw.png", "docs/wild-digits.png", "docs/feedback-notebook.png",
                  *(f"exercises/{name}" for name in STUB_FILES))
 # The learner's pages, carried without their instructor-only parts (kata.docs.learner_page).
 HANDOUT_PAGES = ("README.md", "docs/learner.md")

@@ -323,6 +323,69 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "path.parent.mkdir(parents=True, exist_ok=True) first"),
     diagnosis(8, "no-axis-labels", "test_plot_losses_labels_both_axes",
               "the loss plot's axes are unlabelled: ax.set_xlabel and ax.set_ylabel"),
+    # ---------------------------------------------------------------- step 9 (bonus)
+    diagnosis(9, "no-inversion",
+              "test_to_mnist_turns_dark_ink_on_a_light_page_into_light_ink_on_black",
+              "a dark 0 drawn on a white page came out with the page inside it at {hole:.2f} "
+              "and the frame at {frame:.2f}: your to_mnist kept it dark on light, a picture "
+              "the network never saw; when the image's border (its background) is light, "
+              "invert it (255 - pixels) so the ink is light on black",
+              lambda facts: facts["hole"] - facts["frame"] > 0.5),
+    diagnosis(9, "always-inverted", "test_to_mnist_leaves_light_ink_on_black_as_it_is",
+              "a 0 already light on black came out inverted: your to_mnist inverts every "
+              "image; invert only when the image's border (its background) is light",
+              lambda facts: facts.get("no_ink_found") or facts["hole"] - facts["frame"] > 0.5),
+    diagnosis(9, "page-kept-grey", "test_a_grey_page_becomes_black",
+              "on a grey page the page inside the 0 became {hole:.2f} instead of the frame's "
+              "black {frame:.2f}: your to_mnist keeps the page's grey; after inverting, "
+              "subtract the background's level (the border's grey) so the page turns black",
+              lambda facts: 0.2 <= facts["hole"] - facts["frame"] < facts["ink"] - facts["frame"]),
+    diagnosis(9, "no-crop", "test_the_inks_longer_side_is_20_pixels",
+              "the ink came out {height} pixels tall and {width} wide, its longer side well "
+              "under 20: your to_mnist scales the whole page, margins included; crop to the "
+              "ink's bounding box first, then scale its longer side to 20",
+              lambda facts: facts["side"] < 19),
+    diagnosis(9, "longer-side-28", "test_the_inks_longer_side_is_20_pixels",
+              "the ink came out {height} pixels tall and {width} wide: its longer side should "
+              "be 20, not {side}; MNIST fits each digit in a 20-pixel box and leaves a "
+              "4-pixel margin in the 28x28 frame",
+              lambda facts: facts["side"] > 21),
+    diagnosis(9, "aspect-not-kept", "test_the_aspect_ratio_is_kept",
+              "a thin stroke came out {height} by {width} pixels instead of about 20 by "
+              "{expected_short:.0f}: your to_mnist stretches the ink to a square; scale both "
+              "sides by the same factor, 20 / the longer side, so a 1 stays thin",
+              lambda facts: facts["short"] > facts["expected_short"] + 2),
+    diagnosis(9, "box-centred", "test_the_inks_centre_of_mass_is_at_the_centre",
+              "the ink's centre of mass landed at row {row:.1f}, column {col:.1f} instead of "
+              "(14, 14): your to_mnist centres the ink's box; MNIST centres its centre of "
+              "mass, the mean position of the ink weighted by brightness (a 7's ink is mostly "
+              "at its top)",
+              lambda facts: abs(facts["longer_side"] - 20) <= 1 and
+              max(abs(facts["row"] - 14), abs(facts["col"] - 14)) > 1),
+    diagnosis(9, "not-normalised", "test_to_mnist_normalises_as_step_2_does",
+              "the background came out {background:.4f} and the brightest ink {ink:.4f}: "
+              "your to_mnist stops at pixels in 0..1; the network learned on step 2's "
+              "normalised pixels (black -0.4242, white 2.8215): finish with step 2's "
+              "build_transform",
+              lambda facts: near(facts["background"], 0.0, 0.01) and near(facts["ink"], 1.0, 0.05)),
+    diagnosis(9, "blank-accepted", "test_a_page_without_ink_raises_value_error",
+              "to_mnist on a page without ink (grey level {paper}) {outcome}: look for ink "
+              "before cropping, and raise ValueError saying there is none",
+              lambda facts: "outcome" in facts),
+    diagnosis(9, "read-no-eval", "test_read_digit_returns_the_digit_and_ten_probabilities",
+              "read_digit read one digit further than the model reads in eval mode: it ran "
+              "the model in training mode; call model.eval() first, as in step 6",
+              lambda facts: near(facts["total"], 1.0) and facts["shift"] == 1),
+    diagnosis(9, "read-no-no-grad", "test_read_digit_returns_the_digit_and_ten_probabilities",
+              "read_digit read two digits further than the model reads without gradients: it "
+              "ran the model with gradients on; run it inside torch.no_grad(), as in step 6",
+              lambda facts: near(facts["total"], 1.0) and facts["shift"] == 2),
+    diagnosis(9, "read-log-probabilities",
+              "test_read_digit_returns_the_digit_and_ten_probabilities",
+              "read_digit's ten numbers add up to {total:.1f} and the smallest is "
+              "{smallest:.1f}: those are log-probabilities or raw scores; apply softmax so "
+              "that each lies in [0, 1] and they add up to 1",
+              lambda facts: facts["smallest"] < 0),
     # ---------------------------------------------------------------- the capstone
     diagnosis(CAPSTONE, "plain-sgd",
               "test_graders_check[one_epoch_reaches_the_accuracy_threshold]",
