@@ -73,6 +73,7 @@ class _Lenient:
         return report
 
 
+gc.unfreeze()  # the kata freezes what it loaded before the tests, hiding it from gc
 for _config in [o for o in gc.get_objects() if type(o).__name__ == "Config"]:
     if hasattr(_config, "pluginmanager") and not _config.pluginmanager.has_plugin("lenient"):
         _config.pluginmanager.register(_Lenient(), "lenient")
@@ -465,6 +466,7 @@ def _make_everything():
         send(kind="evidence", check=name, outputs=outputs)
     # Tests: the current one and every later one, but canaries and the capstone's.
     gc = importlib.import_module("gc")
+    gc.unfreeze()  # the kata freezes what it loaded before the tests, hiding it from gc
     main = importlib.import_module("_pytest.main")
     sess = [x for x in gc.get_objects() if type(x) is main.Session][0]
     frame = getattr(importlib.import_module("sys"), "_getframe")()
