@@ -68,9 +68,12 @@ def test_build_transform_gives_a_float32_tensor_with_one_channel(step2):
 
 
 def test_build_transform_maps_black_to_minus_0_4242(step2):
-    """Catches: not normalising at all (the tutorial's ToTensor() alone leaves black at 0)."""
-    black = transformed_value(step2, 0)
-    observe(black=black, white=transformed_value(step2, 255))
+    """Catches: not normalising, or normalising with other constants than MNIST's (the
+    tutorial's ToTensor() alone leaves black at 0; CIFAR's 0.5 and 0.5 make it -1)."""
+    black, white = transformed_value(step2, 0), transformed_value(step2, 255)
+    # Normalize maps x in [0, 1] to (x - mean) / std: black and white give both constants.
+    std = 1 / (white - black) if white != black else float("nan")
+    observe(black=black, white=white, mean=-black * std, std=std)
     assert black == pytest.approx(-0.4242, abs=TOLERANCE), (
         f"build_transform() made a black pixel {black:.4f}; expected -0.4242 = (0 - 0.1307) / "
         "0.3081 -- after ToTensor(), normalise with transforms.Normalize((MNIST_MEAN,), "

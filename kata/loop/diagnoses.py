@@ -113,6 +113,12 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "a black pixel became {black:.4f} = -0.3081 / 0.1307: you gave Normalize the std "
               "first and the mean second; it takes (mean,), then (std,)",
               lambda facts: near(facts["black"], -STD / MEAN)),
+    diagnosis(2, "normalize-other", "test_build_transform_maps_black_to_minus_0_4242",
+              "a black pixel became {black:.4f} and white {white:.4f}: your transform "
+              "normalises with mean {mean:.4f} and std {std:.4f} (worked out from those two); "
+              "MNIST's are 0.1307 and 0.3081, which make black -0.4242 and white 2.8215",
+              lambda facts: 0 < facts["std"] < 10 and not near(facts["black"], 0.0)
+              and not near(facts["black"], -1.0) and not near(facts["black"], -STD / MEAN)),
     diagnosis(2, "no-scaling", "test_build_transform_maps_white_to_2_8215",
               "a white pixel became {white:.1f} = (255 - 0.1307) / 0.3081: your pixels were "
               "still 0..255 when normalised; ToTensor() scales them to [0, 1] first",

@@ -94,6 +94,9 @@ MISTAKES = (
     mistake(2, "mean-std-swapped", "Normalize with the std first and the mean second",
             ("transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))",
              "transforms.Normalize((MNIST_STD,), (MNIST_MEAN,))")),
+    mistake(2, "normalize-other", "Normalize with MNIST's mean but a std from elsewhere (0.5)",
+            ("transforms.Normalize((MNIST_MEAN,), (MNIST_STD,))",
+             "transforms.Normalize((MNIST_MEAN,), (0.5,))")),
     mistake(2, "no-scaling", "PILToTensor keeps pixels 0..255; Normalize as if they were 0..1",
             ("transforms.ToTensor(),",
              "transforms.PILToTensor(),\n"
