@@ -15,7 +15,7 @@ import pytest
 from fakes import CLASSROOM50_RESULT, ROOT
 
 from kata.config import tomllib
-from kata.docs import broken_links, learner_page, page_problems
+from kata.docs import broken_links, learner_page, page_problems, slug
 from kata.grading import classroom50, gradescope, manifest
 from kata.grading.handout import HANDOUT_PAGES, kata_files, make_handout
 
@@ -148,6 +148,14 @@ def test_the_front_page_is_short_and_every_link_of_the_pages_resolves():
     """Catches: a front page that grew back into a manual, or a link or anchor that moved."""
     assert len((ROOT / "README.md").read_text().splitlines()) <= 250
     assert page_problems(ROOT, kata_files(ROOT)) == []
+
+
+def test_anchors_are_githubs_slugs():
+    """Catches: a link check whose anchors differ from GitHub's (which keeps "_" and drops
+    code marks), passing links that are broken on the page or failing good ones."""
+    assert slug("Step 9, a bonus: your own handwriting") == "step-9-a-bonus-your-own-handwriting"
+    assert slug("Draw a digit: `kata draw`") == "draw-a-digit-kata-draw"
+    assert slug("What `to_mnist` does") == "what-to_mnist-does"
 
 
 def test_the_link_check_finds_a_missing_file_and_a_missing_anchor():
