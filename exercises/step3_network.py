@@ -24,7 +24,7 @@ class DigitClassifier(nn.Module):
         `nn.Linear`; the constructor takes no arguments. A sound start: two Conv2d + ReLU +
         MaxPool2d blocks, then `nn.Flatten()` and Linear layers ending in 10 outputs. The
         first Linear takes channels x height x width of what reaches it (32 x 7 x 7 for 32
-        channels after two poolings).
+        channels after two halvings, by a pooling or a convolution with stride=2).
         Look up: `nn.Sequential`, `nn.Conv2d`, `nn.ReLU`, `nn.MaxPool2d`, `nn.Flatten`,
         `nn.Linear`.
         Hint: call `super().__init__()` first; without it, assigning a layer to `self` fails.

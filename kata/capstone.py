@@ -26,16 +26,18 @@ class CapstoneSetting:
 
 
 # The threshold from `kata calibrate --seeds 20` (seeds 0-19); the full table is in
-# the README ("Capstone threshold").
+# docs/instructor.md ("Capstone threshold").
 # 24,000 images in batches of 16 give 1,500 updates, enough for SGD with momentum at the
 # contract's default lr=1e-3 (6,000 images in batches of 64 left it at 68%; 18,000 at 91%).
-# Seeds 0-19, 2026-11-25, the 106k-parameter reference: lowest / mean accuracy
-#   solutions 0.9550 / 0.9667, tutorial_network 0.9505 / 0.9693, sgd_momentum 0.9190 / 0.9317:
-# the threshold is 1.9 points under the lowest run (SGD's), 5 points under Adam's.
-# The same on an H200 GPU (2026-11-30, `--device cuda`): solutions 0.9565 / 0.9671,
-# tutorial_network 0.9555 / 0.9697, sgd_momentum 0.9185 / 0.9315. So one setting serves
-# every device (the capstone test took 7 s there).
-SETTING = CapstoneSetting(train_limit=24000, test_limit=2000, min_accuracy=0.90, batch_size=16)
+# Seeds 0-19, 2026-12-04, the 212k-parameter reference of that day (a strided first
+# convolution): lowest / mean accuracy solutions 0.9555 / 0.9671, sgd_momentum 0.8985 / 0.9169
+# (tutorial_network has a network of its own: 0.9505 / 0.9693 on 2026-11-25). The threshold
+# is 1.85 points under the lowest run (SGD's), 7.55 under Adam's; plain SGD, the mistake only
+# the capstone catches, scored 0.66 to 0.73 (seeds 0-3).
+# With the 106k-parameter reference before it (2026-11-25) SGD's lowest was 0.9190 and the
+# threshold 0.90; on an H200 GPU (2026-11-30, `--device cuda`) that network gave the same
+# figures as the CPU, so one setting serves every device.
+SETTING = CapstoneSetting(train_limit=24000, test_limit=2000, min_accuracy=0.88, batch_size=16)
 
 
 @dataclass

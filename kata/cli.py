@@ -54,6 +54,8 @@ COMMANDS = {
         "flaky": ("kata.proofs.flaky", "main", "the whole suite under many seeds"),
         "calibrate": ("kata.proofs.calibrate", "main", "the capstone's accuracy over seeds"),
         "bench": ("kata.proofs.bench", "main", "the demo against pytorch/examples, timed"),
+        "steptime": ("kata.proofs.steptime", "main",
+                     "one training step of the demo, timed layer by layer"),
     },
 }
 ALL = {name: entry for commands in COMMANDS.values() for name, entry in commands.items()}

@@ -1,9 +1,9 @@
 """Step 3: creating a PyTorch neural network.
 
-A convolutional network reads the 28x28 image with small filters that slide over it, pools
-to halve the picture twice, and ends in linear layers that score each of the ten digits.
-It is small on purpose (about 106,000 parameters): it trains to 99% in two epochs on a
-laptop CPU.
+A convolutional network reads the 28x28 image with small filters that slide over it, shrinks
+the picture to 7x7 while it learns more and more filters, and ends in linear layers that score
+each of the ten digits. It is small on purpose (about 212,000 parameters, most of them in the
+first Linear): it trains to 99% in two epochs on a laptop CPU.
 The scores are raw logits: the loss function of step 4 turns them into probabilities.
 """
 
@@ -16,16 +16,17 @@ class DigitClassifier(nn.Module):
     def __init__(self):
         super().__init__()
         self.layers = nn.Sequential(
-            nn.Conv2d(1, 16, kernel_size=3, padding=1),  # 16 x 28 x 28
-            nn.ReLU(),
-            nn.MaxPool2d(2),  # 16 x 14 x 14: pooling early keeps the next layer cheap
-            nn.Conv2d(16, 32, kernel_size=3, padding=1),  # 32 x 14 x 14
+            # A 5x5 filter placed on every other pixel (stride 2): 32 x 14 x 14 at once,
+            # a quarter of the work of filtering every pixel and then pooling.
+            nn.Conv2d(1, 32, kernel_size=5, stride=2, padding=2),
             nn.ReLU(),
             nn.MaxPool2d(2),  # 32 x 7 x 7
-            nn.Flatten(),  # keeps the batch dimension, whatever its size
-            nn.Linear(32 * 7 * 7, 64),
+            nn.Conv2d(32, 32, kernel_size=3, padding=1),  # 32 x 7 x 7: padding keeps the size
             nn.ReLU(),
-            nn.Linear(64, 10),
+            nn.Flatten(),  # keeps the batch dimension, whatever its size
+            nn.Linear(32 * 7 * 7, 128),
+            nn.ReLU(),
+            nn.Linear(128, 10),
         )
 
     def forward(self, x):

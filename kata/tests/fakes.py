@@ -42,6 +42,32 @@ def browser_page(width: int = 1200, height: int = 900):
         finally:
             chromium.close()
 
+# The classic shape mistake, as a learner writes it: the two textbook convolution blocks
+# without padding, ahead of a Linear sized for padded ones (32 x 5 x 5 = 800 features reach
+# Linear(1568, 64)). Kept here, not made from solutions/, so the reference can change.
+CLASSIC_UNPADDED_NETWORK = """from torch import nn
+
+
+class DigitClassifier(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.layers = nn.Sequential(
+            nn.Conv2d(1, 16, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Conv2d(16, 32, 3),
+            nn.ReLU(),
+            nn.MaxPool2d(2),
+            nn.Flatten(),
+            nn.Linear(32 * 7 * 7, 64),
+            nn.ReLU(),
+            nn.Linear(64, 10),
+        )
+
+    def forward(self, x):
+        return self.layers(x)
+"""
+
 TODO_STUB = """from kata import KataTodo
 
 def answer():

@@ -39,11 +39,13 @@ def test_spread_gives_the_median_and_the_range():
 
 
 def test_a_row_counts_the_runs_that_reached_the_target():
-    run = {"launch_to_target": 10.0, "test_accuracy": 0.991, "train_images_per_second": 5000.0,
-           "peak_rss_mb": 900.0}
-    row = summary_row("demo", [run, {**run, "launch_to_target": None}])
-    assert row[:3] == ["demo", "1/2", "10.0 s"]
-    assert row[3] == "99.10 (99.10-99.10) %"
+    """Catches: a table that hides the runs that never reached 99%, or that leaves out the
+    whole run (figures and exit), which is what a learner waits for."""
+    run = {"launch_to_target": 10.0, "wall_seconds": 11.5, "test_accuracy": 0.991,
+           "train_images_per_second": 5000.0, "peak_rss_mb": 900.0}
+    row = summary_row("demo", [run, {**run, "launch_to_target": None, "wall_seconds": 20.5}])
+    assert row[:4] == ["demo", "1/2", "10.0 s", "16.0 (11.5-20.5) s"]
+    assert row[4] == "99.10 (99.10-99.10) %"
 
 
 def test_every_figure_says_which_cpu_it_comes_from():
@@ -54,6 +56,21 @@ def test_every_figure_says_which_cpu_it_comes_from():
     described = cpu_description()
     assert "cores" in described and "bfloat16" in described, described
     avx2_only = "model name : AMD EPYC\nflags : fpu sse2 avx avx2 fma\n"
-    assert cpu_description(avx2_only).endswith("vector units: AVX2; bfloat16 not native")
+    assert cpu_description(avx2_only, {}).endswith("vector units: AVX2; bfloat16 not native")
     xeon = "model name : Xeon\nflags : avx2 avx512f avx512_bf16 amx_bf16 amx_tile\n"
     assert "AVX2, AVX-512, AVX512-BF16, AMX-BF16; bfloat16 native" in cpu_description(xeon)
+    limited = cpu_description(xeon, {"ATEN_CPU_CAPABILITY": "avx2", "ONEDNN_MAX_CPU_ISA": "AVX2"})
+    assert limited.endswith("PyTorch limited by ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2")
+
+
+def test_steptime_times_every_layer_both_ways(capsys):
+    """Catches: a profile that leaves a layer out, or that cannot say where backward goes
+    (the figures behind the reference network's design, docs/speed.md)."""
+    from kata.proofs.steptime import main
+
+    assert main(["--steps", "2", "--batch-size", "4"]) == 0
+    shown = capsys.readouterr().out
+    layers = 9  # the reference: conv, relu, pool, conv, relu, flatten, linear, relu, linear
+    for index in range(layers):
+        assert f"forward  {index}: " in shown and f"backward {index} " in shown, shown
+    assert "optimizer step" in shown and "images/s" in shown

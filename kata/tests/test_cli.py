@@ -110,7 +110,7 @@ def test_solution_waits_until_the_step_is_done(tmp_path, monkeypatch, capsys):
     assert workspace.solution_main(["3"]) == 0
     shown = capsys.readouterr().out.splitlines()
     assert shown[0].startswith("yours: exercises/step3_network.py")
-    assert any(" | " in line and "nn.Conv2d(1, 16" in line for line in shown)
+    assert any(" | " in line and "nn.Conv2d(1, 32" in line for line in shown)
 
 
 def test_side_by_side_pairs_the_same_lines_and_marks_the_others():

@@ -9,7 +9,7 @@ import sys
 
 import pytest
 import torch
-from fakes import ROOT
+from fakes import CLASSIC_UNPADDED_NETWORK, ROOT
 from torch import nn
 
 from kata.loop import diagnoses
@@ -243,10 +243,8 @@ def test_a_network_that_never_returns_costs_the_board_its_trace_not_the_board(mo
                                               (CAPSTONE, "capstone-shapes.png")])
 def test_step_4_and_the_capstone_trace_the_model_build_model_gives(tmp_path, monkeypatch, key,
                                                                     picture):
-    source = (ROOT / "solutions" / "step3_network.py").read_text()
     package = f"traced_{key}"  # a package of its own: no module of another case is reused
-    build_package(tmp_path, package, sources={
-        "step3_network.py": source.replace("kernel_size=3, padding=1", "3")})
+    build_package(tmp_path, package, sources={"step3_network.py": CLASSIC_UNPADDED_NETWORK})
     monkeypatch.syspath_prepend(str(tmp_path))
     from kata.loop.feedback import explain
 
@@ -278,9 +276,7 @@ def planted(name: str) -> dict[str, str]:
 
 @pytest.mark.timeout(300)
 def test_the_classic_unpadded_network_gets_one_crash_its_trace_and_its_picture(tmp_path):
-    source = (ROOT / "solutions" / "step3_network.py").read_text()
-    source = source.replace("kernel_size=3, padding=1", "3")
-    board, output = board_of(tmp_path, {"step3_network.py": source}, 3)
+    board, output = board_of(tmp_path, {"step3_network.py": CLASSIC_UNPADDED_NETWORK}, 3)
     following = "\n".join(board["next"])
     assert "10 of 12 tests fail with the same error in DigitClassifier.forward" in following
     assert "32 x 5 x 5 = 800" in following and "write nn.Linear(800, 64)" in following

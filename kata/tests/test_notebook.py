@@ -12,7 +12,7 @@ import re
 
 import nbformat
 import pytest
-from fakes import ROOT, browser_page
+from fakes import CLASSIC_UNPADDED_NETWORK, ROOT, browser_page
 from nbclient import NotebookClient
 
 from kata import data
@@ -139,7 +139,7 @@ def test_with_mistakes_in_cells_the_board_names_them_and_shows_their_pictures(ha
     browser as in Jupyter."""
     mistake = next(m for m in MISTAKES if m.name == "normalize-half")
     step2 = apply_edits(solutions()[2], mistake.edits)
-    step3 = solutions()[3].replace("kernel_size=3, padding=1", "3")
+    step3 = CLASSIC_UNPADDED_NETWORK
     notebook_cells = execute(handout, "mistake", {2: step2, 3: step3})
     cell2, cell3 = step_cell(notebook_cells, 2), step_cell(notebook_cells, 3)
     assert board_rows(cell2) == {"step 2": "failing"} and board_rows(cell3) == {
