@@ -20,35 +20,34 @@ from collections import defaultdict
 import torch
 from torch import nn
 
+from kata.demo.measure import Clock
 from kata.demo.speed import fuse, keep_freed_memory
 from kata.steps import load_step
 
 
-def timed_step(model: nn.Sequential, loss_fn, optimizer, images, labels, times: dict) -> None:
-    """One update, with the wall time of each of its parts added to `times`."""
-    clock = time.perf_counter
-    began = clock()
-    optimizer.zero_grad()
-    times["zero_grad"].append(clock() - began)
+def timed_step(model: nn.Sequential, loss_fn, optimizer, images, labels,
+               reached: list[float]) -> dict[str, float]:
+    """One update; the wall seconds of each of its parts. The model's backward pre-hooks
+    append to `reached` the moment autograd reaches each layer (all but the last)."""
+    clock = Clock()
+    with clock.phase("zero_grad"):
+        optimizer.zero_grad()
     activations = images
     for name, layer in model.named_children():
-        began = clock()
-        activations = layer(activations)
-        times[f"forward  {name}: {type(layer).__name__}"].append(clock() - began)
-    began = clock()
-    loss = loss_fn(activations, labels)
-    times["loss"].append(clock() - began)
-    marks = [clock()]
+        with clock.phase(f"forward  {name}: {type(layer).__name__}"):
+            activations = layer(activations)
+    with clock.phase("loss"):
+        loss = loss_fn(activations, labels)
+    reached.clear()
+    began = time.perf_counter()
     loss.backward()
-    marks.append(clock())
-    backward = times.pop("_backward_marks", [])
-    edges = [marks[0], *backward, marks[1]]  # autograd reaching each layer, last layer first
+    edges = [began, *reached, time.perf_counter()]  # last layer first
     names = [name for name, _ in reversed(list(model.named_children()))]
     for name, start, end in zip(names, edges, edges[1:]):
-        times[f"backward {name}"].append(end - start)
-    began = clock()
-    optimizer.step()
-    times["optimizer step"].append(clock() - began)
+        clock.phases[f"backward {name}"] = end - start
+    with clock.phase("optimizer step"):
+        optimizer.step()
+    return clock.phases
 
 
 def main(argv=None) -> int:
@@ -69,23 +68,24 @@ def main(argv=None) -> int:
         return 1
     loss_fn, optimizer = step4.build_loss(), step4.build_optimizer(model)
     fuse(optimizer, device)
-    times: dict[str, list[float]] = defaultdict(list)
+    reached: list[float] = []
 
     def mark(*_):  # autograd has reached this layer: the layer after it is done
-        times["_backward_marks"].append(time.perf_counter())
+        reached.append(time.perf_counter())
 
-    # The first layer's mark fires when it starts too; the last one's at once after the loss.
-    children = list(layers.children())
-    for layer in reversed(children[:-1]):
+    # The last layer needs no mark: its backward starts with the loss's.
+    for layer in list(layers.children())[:-1]:
         layer.register_full_backward_pre_hook(mark)
     images = torch.randn(args.batch_size, 1, 28, 28)
     labels = torch.randint(0, 10, (args.batch_size,))
     for _ in range(10):  # warm-up: oneDNN picks its kernels, malloc settles
-        timed_step(layers, loss_fn, optimizer, images, labels, times)
-    times.clear()
+        timed_step(layers, loss_fn, optimizer, images, labels, reached)
+    times: dict[str, list[float]] = defaultdict(list)
     started = time.perf_counter()
     for _ in range(args.steps):
-        timed_step(layers, loss_fn, optimizer, images, labels, times)
+        for part, seconds in timed_step(layers, loss_fn, optimizer, images, labels,
+                                        reached).items():
+            times[part].append(seconds)
     elapsed = time.perf_counter() - started
 
     print(f"{args.impl}: {args.steps} steps of {args.batch_size} images on "
