@@ -65,10 +65,12 @@ class Layer:
 
 
 def short(module: nn.Module) -> str:
-    """A layer as one would write it: Conv2d(1, 16, 3), MaxPool2d(2), Linear(1568, 64)."""
+    """A layer as one would write it: Conv2d(1, 32, 5, stride=2, padding=2), MaxPool2d(2),
+    Linear(1568, 128)."""
     if isinstance(module, nn.Conv2d):
         padding = module.padding if isinstance(module.padding, str) else module.padding[0]
-        extra = f", padding={padding!r}" if padding not in (0, "valid") else ""
+        extra = f", stride={module.stride[0]}" if module.stride[0] != 1 else ""
+        extra += f", padding={padding!r}" if padding not in (0, "valid") else ""
         return (f"Conv2d({module.in_channels}, {module.out_channels}, "
                 f"{module.kernel_size[0]}{extra})")
     if isinstance(module, (nn.MaxPool2d, nn.AvgPool2d)):
@@ -206,8 +208,9 @@ def ways_out(model: nn.Module, result: Trace) -> list[str]:
                 f"{module.out_features})"]
         if padded_fits(model):
             ways.append("give each unpadded Conv2d padding=kernel_size // 2 (padding=1 for "
-                        "3x3), so it keeps the size, and the Linear's "
-                        f"{module.in_features} features fit as written")
+                        "3x3, 2 for 5x5), so it keeps the size (or, with stride=2, halves it "
+                        f"exactly), and the Linear's {module.in_features} features fit as "
+                        "written")
         return ways
     if isinstance(module, nn.Conv2d) and len(given) == 4 and given[1] != module.in_channels:
         return [f"{broken.name} is a Conv2d with in_channels={module.in_channels} but receives "
@@ -217,12 +220,12 @@ def ways_out(model: nn.Module, result: Trace) -> list[str]:
 
 
 def padded_fits(model: nn.Module) -> bool:
-    """Whether the network works once every unpadded Conv2d is padded to keep its size:
-    tried on a copy, so the offer is PyTorch's answer, not ours."""
+    """Whether the network works once every unpadded Conv2d is padded to keep its size
+    (divided by its stride): tried on a copy, so the offer is PyTorch's answer, not ours."""
     padded, changed = copy.deepcopy(model), False
     for module in padded.modules():
         if isinstance(module, nn.Conv2d) and module.padding in (0, (0, 0)) and \
-                module.kernel_size[0] > 1 and module.stride == (1, 1):
+                module.kernel_size[0] > 1:
             module.padding = (module.kernel_size[0] // 2, module.kernel_size[1] // 2)
             changed = True
     return changed and trace_ok(padded)

@@ -168,6 +168,20 @@ def test_the_trace_of_unpadded_convolutions_shows_each_size_and_both_ways_out():
     assert result.broken.name == "7" and result.output is None
 
 
+def test_a_strided_convolution_without_its_padding_is_shown_with_its_stride_and_fix():
+    """Catches: the reference's strided first convolution written without padding=2 (28 -> 12,
+    not 14): the trace must show the stride it has and offer the padding that fits."""
+    model = sequential(nn.Conv2d(1, 32, 5, stride=2), nn.ReLU(), nn.MaxPool2d(2),
+                       nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                       nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    result = trace(model)
+    assert result.rows()[1] == ("0: Conv2d(1, 32, 5, stride=2)", "(N, 32, 12, 12)",
+                                "28 -> 12 (kernel 5, padding 0, stride 2)")
+    assert result.rows()[-1][1:] == ("CRASHED", "expects 1568 features, gets 1152")
+    assert result.ways_out[0].endswith("write nn.Linear(1152, 128)")
+    assert "2 for 5x5" in result.ways_out[1] and "1568 features fit" in result.ways_out[1]
+
+
 def test_a_way_out_is_offered_only_when_pytorch_says_it_works():
     """Padding would not help a network whose Linear is wrong whatever the convolutions do."""
     model = unpadded()
