@@ -14,6 +14,8 @@ import os
 import sys
 from pathlib import Path
 
+from kata.startup import collector_paused
+
 # name -> (module, function, what it does), by role.
 COMMANDS = {
     "the learner's loop": {
@@ -96,7 +98,8 @@ def main(argv=None) -> int:
     os.chdir(kata_root())
     sys.path.insert(0, os.getcwd())  # the kata's own packages: exercises, solutions
     try:
-        module = importlib.import_module(module_name)
+        with collector_paused():  # a command's libraries (torch) live as long as it runs
+            module = importlib.import_module(module_name)
         sys.argv[0] = f"kata {name}"  # argparse's usage lines name the command as typed
         code = getattr(module, function)(rest)
     except ModuleNotFoundError as error:

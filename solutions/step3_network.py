@@ -19,8 +19,10 @@ class DigitClassifier(nn.Module):
             # A 5x5 filter placed on every other pixel (stride 2): 32 x 14 x 14 at once,
             # a quarter of the work of filtering every pixel and then pooling.
             nn.Conv2d(1, 32, kernel_size=5, stride=2, padding=2),
-            nn.ReLU(),
+            # Pooling before the ReLU gives the same numbers (the largest of four, then
+            # negatives to zero) with the ReLU on a quarter of the values.
             nn.MaxPool2d(2),  # 32 x 7 x 7
+            nn.ReLU(),
             nn.Conv2d(32, 32, kernel_size=3, padding=1),  # 32 x 7 x 7: padding keeps the size
             nn.ReLU(),
             nn.Flatten(),  # keeps the batch dimension, whatever its size

@@ -19,7 +19,6 @@ read before and after its to_mnist) and metrics.json (every figure printed, for 
 """
 
 import argparse
-import gc
 import json
 import math
 import os
@@ -51,6 +50,7 @@ from kata.demo.inmemory import load_split
 from kata.demo.measure import Clock, peak_memory_mb
 from kata.demo.speed import fuse, keep_freed_memory
 from kata.device import bfloat16_pays
+from kata.startup import collector_paused
 from kata.steps import load_step
 
 TARGET_ACCURACY = 0.99
@@ -273,31 +273,31 @@ def shown_indices(predictions: torch.Tensor, labels: torch.Tensor) -> list[int]:
 def run(args: argparse.Namespace) -> dict:
     clock = Clock()
     keep_freed_memory()
-    # Step 8 (and matplotlib with it) is imported for the plots, once training is over.
-    steps = {number: load_step(args.impl, number) for number in (1, 2, 4, 5, 7)}
-    try:
-        device = steps[1].get_device(args.device)
-    except ValueError as error:
-        raise SystemExit(f"--device {args.device}: {error}") from error
-    steps[1].set_seed(args.seed)
-    if args.precision == "auto":
-        args.precision = "bfloat16" if bfloat16_pays(device) else "float32"
-    versions = ", ".join(f"{name} {version}"
-                         for name, version in steps[1].library_versions().items())
-    ensemble = "" if args.ensemble == 1 else f", an ensemble of {args.ensemble} networks"
-    print(f"{args.impl} on {device} in {args.precision}, {torch.get_num_threads()} CPU threads"
-          f"{ensemble} ({versions})")
+    # What is loaded up to the training (torch, the steps, the data) lives to the end: it is
+    # loaded without the garbage collector, which skips it afterwards (kata/startup.py).
+    with collector_paused():
+        # Step 8 (and matplotlib with it) is imported for the plots, once training is over.
+        steps = {number: load_step(args.impl, number) for number in (1, 2, 4, 5, 7)}
+        try:
+            device = steps[1].get_device(args.device)
+        except ValueError as error:
+            raise SystemExit(f"--device {args.device}: {error}") from error
+        steps[1].set_seed(args.seed)
+        if args.precision == "auto":
+            args.precision = "bfloat16" if bfloat16_pays(device) else "float32"
+        versions = ", ".join(f"{name} {version}"
+                             for name, version in steps[1].library_versions().items())
+        ensemble = "" if args.ensemble == 1 else f", an ensemble of {args.ensemble} networks"
+        print(f"{args.impl} on {device} in {args.precision}, {torch.get_num_threads()} CPU threads"
+              f"{ensemble} ({versions})")
 
-    with clock.phase("load data"):
-        if data.missing_files(args.root):
-            print(f"MNIST is not in {args.root}: downloading it")
-            data.download(args.root)
-        _, train_data = load_split(steps[2], args.root, True, device, limit=args.limit)
-        test_set, test_data = load_split(steps[2], args.root, False, device)
+        with clock.phase("load data"):
+            if data.missing_files(args.root):
+                print(f"MNIST is not in {args.root}: downloading it")
+                data.download(args.root)
+            _, train_data = load_split(steps[2], args.root, True, device, limit=args.limit)
+            test_set, test_data = load_split(steps[2], args.root, False, device)
 
-    # What is loaded by now (torch, the steps, the data) lives to the end: the garbage
-    # collector need not walk it again, during training or at exit (a second at exit here).
-    gc.freeze()
     networks = [steps[4].build_model(device) for _ in range(args.ensemble)]
     if device.type == "cpu":
         # oneDNN's CPU convolutions run faster on channels-last weights (measured here: 1.4x
@@ -318,9 +318,10 @@ def run(args: argparse.Namespace) -> dict:
     reached = next((record for record in history
                     if record["test_accuracy"] >= TARGET_ACCURACY), None)
 
-    import matplotlib.pyplot as plt
+    with collector_paused():
+        import matplotlib.pyplot as plt
 
-    steps[8] = load_step(args.impl, 8)
+        steps[8] = load_step(args.impl, 8)
 
     def save_plot(fig, name: str) -> Path:
         path = steps[8].save_figure(fig, args.out / name)

@@ -14,7 +14,6 @@ The server speaks one JSON object per line on its standard input and output. For
 a POSIX system; elsewhere `run` starts a fresh pytest each time.
 """
 
-import gc
 import json
 import os
 import signal
@@ -22,6 +21,8 @@ import subprocess
 import sys
 import tempfile
 from pathlib import Path
+
+from kata.startup import collector_paused
 
 # Not Hypothesis: it is a pytest plugin, whose modules pytest rewrites for its assertion
 # messages when it imports them; imported before, they would differ from a cold run's (and
@@ -33,15 +34,15 @@ def preload() -> None:
     """Import the heavy libraries, with matplotlib drawing off-screen as the tests do."""
     import importlib
 
-    import matplotlib
+    # What is loaded here lives as long as the server: loaded without the garbage collector,
+    # and frozen, so that each run's collections (pytest's, several at its end) skip it.
+    with collector_paused():
+        import matplotlib
 
-    matplotlib.use("Agg")
-    for name in PRELOADED:
-        importlib.import_module(name)
-    draw_once()
-    # What is loaded now lives as long as the server: the garbage collector of each run (and
-    # pytest collects at its end, several times) need not walk through it again.
-    gc.freeze()
+        matplotlib.use("Agg")
+        for name in PRELOADED:
+            importlib.import_module(name)
+        draw_once()
 
 
 def draw_once() -> None:

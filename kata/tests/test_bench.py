@@ -70,7 +70,7 @@ def test_steptime_times_every_layer_both_ways(capsys):
 
     assert main(["--steps", "2", "--batch-size", "4"]) == 0
     shown = capsys.readouterr().out
-    layers = 9  # the reference: conv, relu, pool, conv, relu, flatten, linear, relu, linear
+    layers = 9  # the reference: conv, pool, relu, conv, relu, flatten, linear, relu, linear
     for index in range(layers):
         assert f"forward  {index}: " in shown and f"backward {index} " in shown, shown
     assert "optimizer step" in shown and "images/s" in shown

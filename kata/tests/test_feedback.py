@@ -171,7 +171,7 @@ def test_the_trace_of_unpadded_convolutions_shows_each_size_and_both_ways_out():
 def test_a_strided_convolution_without_its_padding_is_shown_with_its_stride_and_fix():
     """Catches: the reference's strided first convolution written without padding=2 (28 -> 12,
     not 14): the trace must show the stride it has and offer the padding that fits."""
-    model = sequential(nn.Conv2d(1, 32, 5, stride=2), nn.ReLU(), nn.MaxPool2d(2),
+    model = sequential(nn.Conv2d(1, 32, 5, stride=2), nn.MaxPool2d(2), nn.ReLU(),
                        nn.Conv2d(32, 32, 3, padding=1), nn.ReLU(), nn.Flatten(),
                        nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
     result = trace(model)
