@@ -25,7 +25,7 @@ from pathlib import Path
 from kata.startup import pause_collector, resume_collector
 
 # What is imported and collected from here on (torch, the tests, the learner's modules) lives
-# to the end of the run: loaded without the garbage collector, which pytest_collection_finish
+# to the end of the run: loaded without the garbage collector, which pytest_collection
 # turns back on (kata/startup.py). A cold `kata test 4` took 3.0 s instead of 3.4 s here.
 # ruff: noqa: E402 (the imports below come after this call on purpose)
 pause_collector()
@@ -214,13 +214,18 @@ def pytest_ignore_collect(collection_path, config):
     return None
 
 
-@pytest.hookimpl(trylast=True)
-def pytest_collection_finish(session):
-    """Turn the garbage collector back on, paused since this file was imported, and exempt
-    what is loaded by now (torch, the tests' modules: alive until the end) from it: pytest
-    collects five times at its end and Python once more at exit, and walking torch's objects
-    took a second of each run. The tests' own garbage, made later, is collected as ever."""
-    resume_collector()
+@pytest.hookimpl(wrapper=True)
+def pytest_collection(session):
+    """Once the tests are collected (or the collection failed), turn the garbage collector
+    back on, paused since this file was imported, and exempt what is loaded by now (torch,
+    the tests' modules: alive until the end) from it: pytest collects five times at its end
+    and Python once more at exit, and walking torch's objects took a second of each run. The
+    tests' own garbage, made later, is collected as ever. Around the whole collection, not
+    at its last hook: pytest-xdist's controller collects nothing and calls no other."""
+    try:
+        return (yield)
+    finally:
+        resume_collector()
 
 
 def pytest_collection_modifyitems(config, items):

@@ -106,3 +106,33 @@ def test_an_impl_that_cannot_be_imported_stops_the_run_with_a_clear_message(pyte
     pytester.makepyfile(test_step1_libraries=STEP_TEST.format(n=1))
     result = pytester.runpytest_inprocess("--impl", "no_such_package", "-p", "no:cacheprovider")
     result.stdout.fnmatch_lines(["*--impl no_such_package: cannot import the package*"])
+
+
+COLLECTOR_PROBE = """
+import gc
+
+def pytest_terminal_summary(terminalreporter):
+    terminalreporter.write_line(f"collector on at the end: {gc.isenabled()}")
+"""
+COLLECTOR_TEST = """
+import gc
+
+def test_the_collector_runs(step1):
+    assert gc.isenabled(), "the garbage collector is still paused while the tests run"
+"""
+
+
+@pytest.mark.parametrize("workers", [[], ["-n", "2"]], ids=["one process", "xdist"])
+def test_the_collector_paused_for_the_imports_runs_again_for_the_tests(pytester, workers):
+    """Catches: conftest.py leaving the garbage collector paused (it pauses it from its first
+    line, for the imports) once the tests are collected, in the run or in pytest-xdist's
+    controller, which collects nothing: cyclic garbage, the tests' and the learner's, would
+    never be freed."""
+    pytester.makeconftest(CONFTEST)
+    pytester.mkpydir("fake")
+    (pytester.path / "fake" / "step1_libraries.py").write_text(WRITTEN)
+    pytester.makepyfile(collector_probe=COLLECTOR_PROBE, test_step1_libraries=COLLECTOR_TEST)
+    result = pytester.runpytest_subprocess("--impl", "fake", "-p", "no:cacheprovider",
+                                           "-p", "collector_probe", "--step", "1", *workers)
+    result.stdout.fnmatch_lines(["*1 passed*"])
+    result.stdout.fnmatch_lines(["collector on at the end: True"])
