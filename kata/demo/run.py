@@ -270,33 +270,45 @@ def shown_indices(predictions: torch.Tensor, labels: torch.Tensor) -> list[int]:
     return first + wrong[:MISTAKES_SHOWN]
 
 
+def load_steps(args: argparse.Namespace) -> tuple[dict, torch.device]:
+    """The package's steps for training (step 8, and matplotlib with it, come after it) and
+    the device; seeds everything, settles --precision auto and says what will run."""
+    steps = {number: load_step(args.impl, number) for number in (1, 2, 4, 5, 7)}
+    try:
+        device = steps[1].get_device(args.device)
+    except ValueError as error:
+        raise SystemExit(f"--device {args.device}: {error}") from error
+    steps[1].set_seed(args.seed)
+    if args.precision == "auto":
+        args.precision = "bfloat16" if bfloat16_pays(device) else "float32"
+    versions = ", ".join(f"{name} {version}"
+                         for name, version in steps[1].library_versions().items())
+    ensemble = "" if args.ensemble == 1 else f", an ensemble of {args.ensemble} networks"
+    print(f"{args.impl} on {device} in {args.precision}, {torch.get_num_threads()} CPU threads"
+          f"{ensemble} ({versions})")
+    return steps, device
+
+
+def load_data(step2, args: argparse.Namespace, device: torch.device):
+    """MNIST in memory on the device, downloaded first where it is missing: the training
+    split, and the test split both as the package's dataset (for the plots) and in memory."""
+    if data.missing_files(args.root):
+        print(f"MNIST is not in {args.root}: downloading it")
+        data.download(args.root)
+    _, train_data = load_split(step2, args.root, True, device, limit=args.limit)
+    test_set, test_data = load_split(step2, args.root, False, device)
+    return train_data, test_set, test_data
+
+
 def run(args: argparse.Namespace) -> dict:
     clock = Clock()
     keep_freed_memory()
-    # What is loaded up to the training (torch, the steps, the data) lives to the end: it is
+    # What is loaded before training (torch, the steps, the data) lives to the end: it is
     # loaded without the garbage collector, which skips it afterwards (kata/startup.py).
     with collector_paused():
-        # Step 8 (and matplotlib with it) is imported for the plots, once training is over.
-        steps = {number: load_step(args.impl, number) for number in (1, 2, 4, 5, 7)}
-        try:
-            device = steps[1].get_device(args.device)
-        except ValueError as error:
-            raise SystemExit(f"--device {args.device}: {error}") from error
-        steps[1].set_seed(args.seed)
-        if args.precision == "auto":
-            args.precision = "bfloat16" if bfloat16_pays(device) else "float32"
-        versions = ", ".join(f"{name} {version}"
-                             for name, version in steps[1].library_versions().items())
-        ensemble = "" if args.ensemble == 1 else f", an ensemble of {args.ensemble} networks"
-        print(f"{args.impl} on {device} in {args.precision}, {torch.get_num_threads()} CPU threads"
-              f"{ensemble} ({versions})")
-
+        steps, device = load_steps(args)
         with clock.phase("load data"):
-            if data.missing_files(args.root):
-                print(f"MNIST is not in {args.root}: downloading it")
-                data.download(args.root)
-            _, train_data = load_split(steps[2], args.root, True, device, limit=args.limit)
-            test_set, test_data = load_split(steps[2], args.root, False, device)
+            train_data, test_set, test_data = load_data(steps[2], args, device)
 
     networks = [steps[4].build_model(device) for _ in range(args.ensemble)]
     if device.type == "cpu":
