@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from kata import KataTodo
+from kata.testing import observe
 
 META = torch.device("meta")  # shapes without data: cheap, and a device every machine has
 TEST_LR = 0.0123  # an unusual value, so a hard-coded learning rate cannot match it by chance
@@ -160,11 +161,14 @@ def test_build_optimizer_returns_an_optimizer(step4):
 
 
 def test_build_optimizer_covers_every_parameter(step4):
-    """Catches: an optimizer over only some parameters, e.g. model.layers[0].parameters()."""
+    """Catches: an optimizer over only some parameters, e.g. model.layers[0].parameters(), or
+    over none of them, e.g. the parameters of a new DigitClassifier() instead of `model`'s."""
     model = SmallConvNet()
     optimizer = step4.build_optimizer(model, lr=TEST_LR)
     covered = {id(p) for group in optimizer.param_groups for p in group["params"]}
-    left_out = [name for name, p in model.named_parameters() if id(p) not in covered]
+    parameters = dict(model.named_parameters())
+    left_out = [name for name, p in parameters.items() if id(p) not in covered]
+    observe(left_out=len(left_out), parameters=len(parameters))
     assert not left_out, (
         f"build_optimizer leaves out {left_out}: give the optimizer model.parameters(), all "
         "of them, so that every layer learns"

@@ -185,7 +185,14 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "the same batch twice over gave twice the loss: your loss sums over the batch "
               "(reduction='sum'); keep the default mean"),
     diagnosis(4, "first-layer-only", "test_build_optimizer_covers_every_parameter",
-              "your optimizer holds only some of the parameters: give it model.parameters()"),
+              "your optimizer holds only some of the parameters ({left_out} of {parameters} "
+              "left out): give it model.parameters()",
+              when=lambda facts: 0 < facts["left_out"] < facts["parameters"]),
+    diagnosis(4, "another-model", "test_build_optimizer_covers_every_parameter",
+              "your optimizer holds none of the parameters of the model it was given: it "
+              "updates another network's (a new DigitClassifier()?), so this one never "
+              "learns; give it model.parameters()",
+              when=lambda facts: facts["left_out"] == facts["parameters"] > 0),
     diagnosis(4, "lr-ignored", "test_build_optimizer_uses_the_given_learning_rate",
               "build_optimizer ignores its lr argument and uses a number of its own: pass "
               "lr=lr"),
