@@ -14,7 +14,7 @@ import os
 import sys
 from pathlib import Path
 
-from kata.startup import collector_paused
+from kata.startup import collector_paused, exit_without_teardown
 
 # name -> (module, function, what it does), by role.
 COMMANDS = {
@@ -60,6 +60,9 @@ COMMANDS = {
                      "one training step of the demo, timed layer by layer"),
     },
 }
+# Commands that end the process without Python's teardown (kata/startup.py), run from a shell:
+# the demo, whose run is timed from launch to exit.
+ENDS_AT_ONCE = {"demo"}
 ALL = {name: entry for commands in COMMANDS.values() for name, entry in commands.items()}
 # Packages outside the learner's install, by the extra of pyproject.toml that brings them.
 EXTRA_OF = {"IPython": "notebook", "ipykernel": "notebook", "nbformat": "notebook",
@@ -118,5 +121,13 @@ def main(argv=None) -> int:
     return int(code or 0)
 
 
+def entry() -> None:
+    """The `kata` command and `python -m kata`: main(), then the process's end."""
+    code = main()
+    if sys.argv[1:2] and sys.argv[1] in ENDS_AT_ONCE:
+        exit_without_teardown(code)
+    sys.exit(code)
+
+
 if __name__ == "__main__":
-    sys.exit(main())
+    entry()

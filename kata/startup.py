@@ -1,4 +1,6 @@
-"""Starting a run sooner: loading what lives to its end without the garbage collector.
+"""Starting a run sooner, and ending it sooner.
+
+Starting: loading what lives to the end without the garbage collector.
 
 Importing torch, torchvision and matplotlib makes about a million Python objects that live as
 long as the process. Each time enough new objects pile up, Python's cyclic garbage collector
@@ -7,11 +9,19 @@ measured on the 2-core AMD EPYC, `import torch, torchvision, torch._dynamo,
 matplotlib.pyplot` took 3.8 s, and 3.1 s with the collector off. Frozen afterwards
 (gc.freeze), those objects are skipped by every later collection too; what a run makes after
 that is collected as ever.
+
+Ending: at exit, Python frees those objects one by one before the process may end; a
+command that has nothing left to do can end at once instead (`exit_without_teardown`).
 """
 
+import atexit
+import contextlib
 import gc
+import os
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from typing import NoReturn
 
 
 def pause_collector() -> None:
@@ -37,3 +47,19 @@ def collector_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             resume_collector()
+
+
+def exit_without_teardown(code: int) -> NoReturn:
+    """End the process now: run the exit handlers, flush the output, and skip the teardown.
+
+    After importing torch, Python's own exit (freeing every module and object) took 0.26 to
+    0.36 s on the 2-core AMD EPYC, against 0.05 to 0.10 s this way (four runs each,
+    alternating, 2026-12-05). What the handlers registered with atexit do (removing
+    matplotlib's temporary folder, saving coverage data) still happens. Only for a process
+    whose files are closed and whose threads are done: nothing else is waited for.
+    """
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        with contextlib.suppress(AttributeError, OSError, ValueError):  # closed, or None
+            stream.flush()
+    os._exit(code)

@@ -1,6 +1,10 @@
-"""kata/startup.py: loading without the garbage collector, then freezing what was loaded."""
+"""kata/startup.py: loading without the garbage collector, then freezing what was loaded; ending
+without the teardown."""
 
 import gc
+import subprocess
+import sys
+from pathlib import Path
 
 import pytest
 
@@ -52,3 +56,22 @@ def test_an_inner_block_leaves_the_collector_to_the_outer_one(collector_restored
             pass
         assert not gc.isenabled(), "the inner block turned the collector on inside the outer"
     assert gc.isenabled()
+
+
+def test_ending_without_teardown_still_runs_the_exit_handlers_and_writes_the_output():
+    """Catches: a quick exit that loses what was printed last (the demo's summary, buffered
+    when the output is a pipe), skips the handlers registered with atexit (matplotlib's
+    temporary folder, coverage's data) or loses the exit code."""
+    script = ("import atexit, sys\n"
+              "from kata.startup import exit_without_teardown\n"
+              "atexit.register(lambda: print('handler ran'))\n"
+              "print('summary', end='')\n"
+              "sys.stderr.write('warning')\n"
+              "exit_without_teardown(3)\n"
+              "print('after the exit')\n")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
+                          cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 3, f"exit code {done.returncode}, not 3: {done.stderr}"
+    assert done.stdout == "summaryhandler ran\n", (
+        f"standard output was {done.stdout!r}: the last print and the handler's should be there")
+    assert done.stderr == "warning", f"standard error was {done.stderr!r}"
