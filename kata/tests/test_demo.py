@@ -2,6 +2,8 @@
 
 import json
 import platform
+import subprocess
+import sys
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -56,6 +58,19 @@ def test_a_package_without_step_9_gets_every_figure_but_the_wild_digits(fake_roo
     assert "no figure until step 9" in capsys.readouterr().out
     written = {path.name for path in (tmp_path / "out").iterdir()}
     assert written == set(ARTIFACTS) - {"wild_digits.png"}
+
+
+def test_the_kata_command_ends_the_demo_with_its_summary_and_exit_code(fake_root, tmp_path):
+    """Catches: the demo's quick end (no teardown, kata/startup.py) losing the summary it
+    printed last, when its output goes to a pipe (a log, `make bench`), or its exit code."""
+    done = subprocess.run(
+        [sys.executable, "-m", "kata", "demo", "--root", str(fake_root), "--out", str(tmp_path),
+         "--device", "cpu", "--quiet", "--batch-size", "16", "--epochs", "1"],
+        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
+    assert done.returncode == 0, f"`kata demo` ended with {done.returncode}: {done.stderr}"
+    last = done.stdout.splitlines()[-1] if done.stdout else ""
+    assert last.startswith("saved:") and "metrics.json" in last, (
+        f"the demo's output should end with the files it saved; it ended with {last!r}")
 
 
 def test_the_demo_closes_its_figures(fake_root, tmp_path):
