@@ -15,12 +15,11 @@ command that has nothing left to do can end at once instead (`exit_without_teard
 """
 
 import atexit
-import contextlib
 import gc
 import os
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from typing import NoReturn
 
 
@@ -60,6 +59,6 @@ def exit_without_teardown(code: int) -> NoReturn:
     """
     atexit._run_exitfuncs()
     for stream in (sys.stdout, sys.stderr):
-        with contextlib.suppress(AttributeError, OSError, ValueError):  # closed, or None
+        with suppress(AttributeError, OSError, ValueError):  # closed, or None
             stream.flush()
     os._exit(code)
