@@ -9,10 +9,41 @@ network reads in each (green when right). Only a package whose step 9 is written
 import numpy as np
 import torch
 
-from kata.testing import brightness, make_wild, plain_resize
+from kata import KataTodo
+from kata.testing import IMAGE_SIZE, brightness, make_wild, plain_resize
 
 SHOWN = 8
 GAP = 0.12  # between two digits, in digit widths
+
+
+class ToMnistFailed(Exception):
+    """The package's to_mnist, written but wrong on a wild page; says what it did."""
+
+
+def prepared(step9, page) -> torch.Tensor:
+    """The package's to_mnist of one page, checked to be one MNIST image (1, 1, 28, 28).
+
+    Raises ToMnistFailed saying what it raised or returned instead, so that the demo can tell
+    the learner after training, in words about their to_mnist, rather than stop on an error
+    from deep inside the network. A stub's KataTodo goes through as it is.
+    """
+    try:
+        image = step9.to_mnist(page)
+    except KataTodo:
+        raise
+    except Exception as error:
+        raise ToMnistFailed(f"your to_mnist raised {type(error).__name__} on a digit written "
+                            f"large, dark on white: {error}") from error
+    expected = (1, 1, IMAGE_SIZE, IMAGE_SIZE)
+    if not isinstance(image, torch.Tensor):
+        kind = type(image)
+        library = "" if kind.__module__ == "builtins" else kind.__module__.split(".")[0] + "."
+        raise ToMnistFailed(f"your to_mnist returned a {library}{kind.__name__}, not a "
+                            f"torch.Tensor of shape {expected}")
+    if tuple(image.shape) != expected:
+        raise ToMnistFailed(f"your to_mnist returned a tensor of shape {tuple(image.shape)}, "
+                            f"not {expected}")
+    return image.float()
 
 
 def wild_digits(step9, model, digits: torch.Tensor, labels: torch.Tensor, device, seed: int = 0):
@@ -23,7 +54,7 @@ def wild_digits(step9, model, digits: torch.Tensor, labels: torch.Tensor, device
     rng = np.random.default_rng(seed)
     pages = [make_wild(digit, rng) for digit in digits[:SHOWN].numpy()]
     rows = {"after a plain resize": torch.cat([plain_resize(p) for p in pages]),
-            "after your to_mnist": torch.cat([step9.to_mnist(p) for p in pages])}
+            "after your to_mnist": torch.cat([prepared(step9, page) for page in pages])}
     model.eval()
     with torch.no_grad():
         read = {name: model(images.to(device)).argmax(dim=1).cpu().tolist()

@@ -46,16 +46,32 @@ def test_the_demo_writes_every_artifact(trained):
     assert not missing, f"the demo did not write {missing}"
 
 
-def test_a_package_without_step_9_gets_every_figure_but_the_wild_digits(fake_root, tmp_path,
-                                                                       monkeypatch, capsys):
-    """Step 9 a stub: one line instead of the figure, and the demo goes on as before."""
+KATA = Path(__file__).resolve().parents[2]
+# to_mnist of the reference, flattened to 28x28: written, but not the shape the network reads.
+FLAT_TO_MNIST = ((KATA / "solutions" / "step9_your_digits.py").read_text()
+                 .replace("def to_mnist(", "def reference_to_mnist(")
+                 + "\n\ndef to_mnist(image):\n"
+                 "    return reference_to_mnist(image).reshape(28, 28)\n")
+
+
+@pytest.mark.parametrize("package, step9, said", [
+    ("stub_step9", (KATA / "exercises" / "step9_your_digits.py").read_text(),
+     "no figure until step 9"),
+    ("flat_step9", FLAT_TO_MNIST,
+     "your to_mnist returned a tensor of shape (28, 28), not (1, 1, 28, 28); `kata test 9` "
+     "shows what to fix"),
+])
+def test_a_package_without_a_working_step_9_gets_every_figure_but_the_wild_digits(
+        fake_root, tmp_path, monkeypatch, capsys, package, step9, said):
+    """Catches: a step 9 not written yet, or written but wrong (its to_mnist flattens the
+    image), stopping the demo after training with an error from inside the network and
+    without its metrics; one line says why there is no figure, and the run goes on."""
     from kata.proofs.variants import build_package
 
-    stub = (Path(__file__).resolve().parents[2] / "exercises" / "step9_your_digits.py")
-    build_package(tmp_path, "no_step9", sources={stub.name: stub.read_text()})
+    build_package(tmp_path, package, sources={"step9_your_digits.py": step9})
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", "no_step9") == 0
-    assert "no figure until step 9" in capsys.readouterr().out
+    assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", package) == 0
+    assert said in capsys.readouterr().out
     written = {path.name for path in (tmp_path / "out").iterdir()}
     assert written == set(ARTIFACTS) - {"wild_digits.png"}
 

@@ -1,10 +1,16 @@
 """kata.demo.wild: the demo's figure of digits written large, and what the network reads."""
 
+from types import SimpleNamespace
+
+import numpy as np
+import pytest
 import torch
+from PIL import Image
 from torch import nn
 
-from kata.demo.wild import SHOWN, wild_digits
-from kata.testing import plain_resize
+from kata import KataTodo
+from kata.demo.wild import SHOWN, ToMnistFailed, prepared, wild_digits
+from kata.testing import make_wild, plain_resize
 
 
 class Reads(nn.Module):
@@ -56,3 +62,44 @@ def test_each_digit_shows_its_truth_and_what_the_network_read_in_each_row():
         f"{SHOWN // 2}/{SHOWN} after your to_mnist"), figure.get_suptitle()
     images = [image for ax in figure.axes for image in ax.images]
     assert len(images) == 3 * SHOWN, f"{len(images)} digits drawn, not 3 rows of {SHOWN}"
+
+
+class WrongSteps:
+    """Steps 9 that are written but wrong, each in its own way."""
+
+    @staticmethod
+    def flat(image):
+        return plain_resize(image).reshape(28, 28)
+
+    @staticmethod
+    def array(image):
+        return plain_resize(image).numpy()
+
+    @staticmethod
+    def raises(image):
+        raise ValueError("no ink: the image holds no digit")
+
+
+@pytest.mark.parametrize("to_mnist, said", [
+    (WrongSteps.flat, "returned a tensor of shape (28, 28), not (1, 1, 28, 28)"),
+    (WrongSteps.array, "returned a numpy.ndarray, not a torch.Tensor of shape (1, 1, 28, 28)"),
+    (WrongSteps.raises, "raised ValueError on a digit written large, dark on white: no ink"),
+])
+def test_a_wrong_to_mnist_is_named_by_what_it_did(to_mnist, said):
+    """Catches: a to_mnist that returns another shape or type, or raises, reaching the
+    network and stopping the demo with a shape error from inside a convolution, which says
+    nothing about to_mnist."""
+    page = make_wild(np.full((28, 28), 0, dtype=np.uint8), np.random.default_rng(0))
+    with pytest.raises(ToMnistFailed) as failed:
+        prepared(SimpleNamespace(to_mnist=to_mnist), page)
+    assert said in str(failed.value), str(failed.value)
+
+
+def test_a_stub_to_mnist_stays_todo():
+    """Catches: a step 9 not written yet reported as a wrong one (the demo says "no figure
+    until step 9 is written" for a stub)."""
+    def stub(image):
+        raise KataTodo("step 9")
+
+    with pytest.raises(KataTodo):
+        prepared(SimpleNamespace(to_mnist=stub), Image.new("L", (160, 160), 255))
