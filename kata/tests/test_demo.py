@@ -82,7 +82,7 @@ def test_the_kata_command_ends_the_demo_with_its_summary_and_exit_code(fake_root
     done = subprocess.run(
         [sys.executable, "-m", "kata", "demo", "--root", str(fake_root), "--out", str(tmp_path),
          "--device", "cpu", "--quiet", "--batch-size", "16", "--epochs", "1"],
-        capture_output=True, text=True, cwd=Path(__file__).resolve().parents[2], timeout=300)
+        capture_output=True, text=True, cwd=KATA, timeout=300)
     assert done.returncode == 0, f"`kata demo` ended with {done.returncode}: {done.stderr}"
     last = done.stdout.splitlines()[-1] if done.stdout else ""
     assert last.startswith("saved:") and "metrics.json" in last, (
