@@ -3,17 +3,27 @@
     kata steptime                              # the reference, batches of 128, float32
     kata steptime --impl exercises --batch-size 256
     ATEN_CPU_CAPABILITY=avx2 ONEDNN_MAX_CPU_ISA=AVX2 kata steptime   # as on an AVX2-only CPU
+    kata steptime --kernels                    # and the native kernels of one step
 
 Trains the package's network on random images as the demo does on a CPU (channels-last
 weights, the package's loss and optimizer, fused where it can be, glibc keeping freed memory)
 and times each layer's forward and backward pass, the loss and the optimizer's update: the
 median over the steps, in milliseconds. The backward time of a layer runs from the moment
 autograd reaches it to the moment it reaches the layer before.
+
+`--kernels` then runs one more step with the verbose output of oneDNN (the convolutions) and
+of MKL (the Linear layers' matrix products) switched on, and lists what each ran: the
+name of oneDNN's kernel says which vector units it uses (`brg_conv_fwd:avx2`), and MKL's
+first line which processors' code it runs.
 """
 
 import argparse
+import ctypes
+import os
+import re
 import statistics
 import sys
+import tempfile
 import time
 from collections import defaultdict
 
@@ -23,6 +33,8 @@ from torch import nn
 from kata.demo.measure import Clock
 from kata.demo.speed import fuse, keep_freed_memory
 from kata.steps import load_step
+
+MKL_CALL = re.compile(r"MKL_VERBOSE (\w+)\(([^)]*)\) ([\d.]+)(us|ms)")
 
 
 def timed_step(model: nn.Sequential, loss_fn, optimizer, images, labels,
@@ -50,11 +62,66 @@ def timed_step(model: nn.Sequential, loss_fn, optimizer, images, labels,
     return clock.phases
 
 
+def native_output(run) -> str:
+    """What native code (oneDNN, MKL) printed to the process's standard output during run()."""
+    libc = ctypes.CDLL(None)  # the C library's stdio buffers what they print
+    sys.stdout.flush()
+    kept = os.dup(1)
+    with tempfile.TemporaryFile() as sink:
+        os.dup2(sink.fileno(), 1)
+        try:
+            run()
+        finally:
+            libc.fflush(None)
+            os.dup2(kept, 1)
+            os.close(kept)
+        sink.seek(0)
+        return sink.read().decode(errors="replace")
+
+
+def kernel_line(what: str, milliseconds: float, implementation: str, problem: str) -> str:
+    return f"  {what:<30} {milliseconds:7.3f} ms  {implementation:<36} {problem}"
+
+
+def kernel_lines(output: str) -> list[str]:
+    """One line per oneDNN primitive or MKL call in their verbose output, with its time.
+
+    oneDNN: `onednn_verbose,...,exec,cpu,convolution,brg_conv_fwd:avx2,forward_training,
+    <memory formats>,<attributes>,<algorithm>,mb128_ic1oc32_ih28oh14kh5sh2...,0.41`.
+    MKL: `MKL_VERBOSE SGEMM(T,N,128,128,1568,...) 885.26us CNR:OFF ... NThr:2`, after a
+    line naming its version and the processors whose code it runs.
+    """
+    lines, reorders = [], []
+    for line in output.splitlines():
+        fields = line.split(",")
+        if fields[0] in ("onednn_verbose", "dnnl_verbose") and "exec" in fields:
+            at = fields.index("exec")
+            kind, implementation, propagation = fields[at + 2 : at + 5]
+            milliseconds = float(fields[-1])
+            if kind == "reorder":  # layout changes of weights and activations: summed
+                reorders.append(milliseconds)
+            else:
+                lines.append(kernel_line(f"{kind} {propagation}", milliseconds,
+                                         implementation, fields[-2]))
+        elif call := MKL_CALL.match(line):
+            name, arguments, took, unit = call.groups()
+            milliseconds = float(took) / (1000 if unit == "us" else 1)
+            sizes = ",".join(arguments.split(",")[:5])  # the transposes, then M, N and K
+            lines.append(kernel_line("matrix product", milliseconds, f"MKL {name}", sizes))
+        elif line.startswith("MKL_VERBOSE "):  # its first line: the version, and the
+            lines.append(f"  MKL: {line.removeprefix('MKL_VERBOSE ')}")  # processors it serves
+    if reorders:
+        lines.append(f"  {len(reorders)} reorders (layout changes), {sum(reorders):.3f} ms")
+    return lines
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="kata steptime", description=__doc__.splitlines()[0])
     parser.add_argument("--impl", default="solutions")
     parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--steps", type=int, default=100)
+    parser.add_argument("--kernels", action="store_true",
+                        help="then list the oneDNN and MKL kernels of one more step")
     args = parser.parse_args(argv)
 
     keep_freed_memory()
@@ -98,7 +165,24 @@ def main(argv=None) -> int:
     for part, milliseconds in medians.items():
         print(f"  {part:<36} {milliseconds:7.3f} ms  {milliseconds / total:6.1%}")
     print(f"  {'sum of the medians':<36} {total:7.3f} ms")
+    if args.kernels:
+        print_kernels(lambda: timed_step(layers, loss_fn, optimizer, images, labels, reached))
     return 0
+
+
+def print_kernels(step) -> None:
+    """The native kernels of one step, as oneDNN and MKL name them."""
+    if os.name == "nt":  # no C library to flush by that name
+        print("kernels: --kernels reads oneDNN's and MKL's output on Linux and macOS only")
+        return
+    with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON), \
+            torch.backends.mkl.verbose(torch.backends.mkl.VERBOSE_ON):
+        output = native_output(step)
+    lines = kernel_lines(output)
+    print("kernels of one step (oneDNN: the convolutions; MKL: the Linear layers' matrix "
+          "products), in the order they ran:")
+    print("\n".join(lines) if lines else "  none reported: this PyTorch build runs them "
+          "without oneDNN or MKL")
 
 
 if __name__ == "__main__":

@@ -74,3 +74,49 @@ def test_steptime_times_every_layer_both_ways(capsys):
     for index in range(layers):
         assert f"forward  {index}: " in shown and f"backward {index} " in shown, shown
     assert "optimizer step" in shown and "images/s" in shown
+
+
+def test_steptime_lists_the_kernels_of_a_step(capsys):
+    """Catches: `kata steptime --kernels` that loses oneDNN's output (printed by C code, not
+    by Python) or misreads it: each convolution's three passes must appear, named."""
+    import torch
+
+    from kata.proofs.steptime import main
+
+    assert main(["--steps", "1", "--batch-size", "4", "--kernels"]) == 0
+    shown = capsys.readouterr().out
+    assert "kernels of one step" in shown, shown
+    if torch.backends.mkldnn.is_available():
+        kernels = shown.split("kernels of one step", 1)[1]
+        for propagation in ("forward_training", "backward_weights"):
+            assert f"convolution {propagation}" in kernels, (
+                f"no oneDNN convolution {propagation} listed; kata steptime printed:\n{kernels}")
+
+
+def test_kernel_lines_read_onednn_and_mkl_verbose_output():
+    """Catches: a parser that breaks on the verbose formats of oneDNN (v1 and the older
+    dnnl_verbose) and MKL, or that lists each layout reorder instead of summing them."""
+    from kata.proofs.steptime import kernel_lines
+
+    output = "\n".join([
+        "onednn_verbose,v1,info,oneDNN v3.12.0",
+        "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:f32 dst:f32,,,32x1x5x5,"
+        "0.005",
+        "onednn_verbose,v1,primitive,exec,cpu,convolution,brg_conv_fwd:avx2,forward_training,"
+        "src:f32::blocked:acdb::f0,attr-scratchpad:user,alg:convolution_direct,"
+        "mb128_ic1oc32_ih28oh14kh5sh2dh0ph2_iw28ow14kw5sw2dw0pw2,0.417236",
+        "dnnl_verbose,exec,cpu,convolution,jit:avx2,backward_weights,src_f32::blocked:acdb:f0,,"
+        "alg:convolution_direct,mb128_ic32oc32_ih7oh7kh3sh1dh0ph1_iw7ow7kw3sw1dw0pw1,0.695",
+        "MKL_VERBOSE oneMKL 2024.0 Update 2 Product build 20240605 for Intel(R) 64 architecture",
+        "MKL_VERBOSE SGEMM(T,N,128,128,1568,0x7ffe,0x55fc,1568,0x55fc,1568,0x7ffe,0x55fc,128) "
+        "885.26us CNR:OFF Dyn:1 FastMM:1 TID:0  NThr:2",
+        "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:f32 dst:f32,,,32,0.003",
+    ])
+    lines = kernel_lines(output)
+    assert len(lines) == 5, lines
+    assert "convolution forward_training" in lines[0] and "brg_conv_fwd:avx2" in lines[0]
+    assert "0.417 ms" in lines[0] and "mb128_ic1oc32" in lines[0]
+    assert "convolution backward_weights" in lines[1] and "jit:avx2" in lines[1]
+    assert "oneMKL 2024.0" in lines[2]
+    assert "MKL SGEMM" in lines[3] and "T,N,128,128,1568" in lines[3] and "0.885 ms" in lines[3]
+    assert lines[4] == "  2 reorders (layout changes), 0.008 ms"
