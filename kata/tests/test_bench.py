@@ -2,7 +2,11 @@
 too slow)."""
 
 import json
+import os
+import platform
 import sys
+
+import pytest
 
 from kata.proofs.bench import spread, summary_row, timed_run
 
@@ -76,9 +80,10 @@ def test_steptime_times_every_layer_both_ways(capsys):
     assert "optimizer step" in shown and "images/s" in shown
 
 
+@pytest.mark.skipif(os.name == "nt", reason="--kernels reads the C library's output: Linux, macOS")
 def test_steptime_lists_the_kernels_of_a_step(capsys):
     """Catches: `kata steptime --kernels` that loses oneDNN's output (printed by C code, not
-    by Python) or misreads it: each convolution's three passes must appear, named."""
+    by Python) or misreads it: the convolutions' passes must appear, named."""
     import torch
 
     from kata.proofs.steptime import main
@@ -86,7 +91,8 @@ def test_steptime_lists_the_kernels_of_a_step(capsys):
     assert main(["--steps", "1", "--batch-size", "4", "--kernels"]) == 0
     shown = capsys.readouterr().out
     assert "kernels of one step" in shown, shown
-    if torch.backends.mkldnn.is_available():
+    # On x86-64 PyTorch's CPU convolutions are oneDNN's; elsewhere they may be another library's.
+    if torch.backends.mkldnn.is_available() and platform.machine() in ("x86_64", "AMD64"):
         kernels = shown.split("kernels of one step", 1)[1]
         for propagation in ("forward_training", "backward_weights"):
             assert f"convolution {propagation}" in kernels, (
