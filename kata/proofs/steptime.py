@@ -34,7 +34,8 @@ from kata.demo.measure import Clock
 from kata.demo.speed import fuse, keep_freed_memory
 from kata.steps import load_step
 
-MKL_CALL = re.compile(r"MKL_VERBOSE (\w+)\(([^)]*)\) ([\d.]+)(us|ms)")
+MKL_CALL = re.compile(r"MKL_VERBOSE (\w+)\(([^)]*)\) ([\d.]+)(ns|us|ms|s)\b")
+MILLISECONDS_PER = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1000.0}
 
 
 def timed_step(model: nn.Sequential, loss_fn, optimizer, images, labels,
@@ -105,7 +106,7 @@ def kernel_lines(output: str) -> list[str]:
                                          implementation, fields[-2]))
         elif call := MKL_CALL.match(line):
             name, arguments, took, unit = call.groups()
-            milliseconds = float(took) / (1000 if unit == "us" else 1)
+            milliseconds = float(took) * MILLISECONDS_PER[unit]
             sizes = ",".join(arguments.split(",")[:5])  # the transposes, then M, N and K
             lines.append(kernel_line("matrix product", milliseconds, f"MKL {name}", sizes))
         elif line.startswith("MKL_VERBOSE "):  # its first line: the version, and the

@@ -116,13 +116,16 @@ def test_kernel_lines_read_onednn_and_mkl_verbose_output():
         "MKL_VERBOSE oneMKL 2024.0 Update 2 Product build 20240605 for Intel(R) 64 architecture",
         "MKL_VERBOSE SGEMM(T,N,128,128,1568,0x7ffe,0x55fc,1568,0x55fc,1568,0x7ffe,0x55fc,128) "
         "885.26us CNR:OFF Dyn:1 FastMM:1 TID:0  NThr:2",
+        "MKL_VERBOSE SGEMM(N,N,1568,128,128,0x7ffe,0x55fc,1568,0x55fc,128,0x7ffe,0x55fc,1568) "
+        "1.5s CNR:OFF Dyn:1 FastMM:1 TID:0  NThr:2",
         "onednn_verbose,v1,primitive,exec,cpu,reorder,jit:uni,undef,src:f32 dst:f32,,,32,0.003",
     ])
     lines = kernel_lines(output)
-    assert len(lines) == 5, lines
+    assert len(lines) == 6, lines
     assert "convolution forward_training" in lines[0] and "brg_conv_fwd:avx2" in lines[0]
     assert "0.417 ms" in lines[0] and "mb128_ic1oc32" in lines[0]
     assert "convolution backward_weights" in lines[1] and "jit:avx2" in lines[1]
     assert "oneMKL 2024.0" in lines[2]
     assert "MKL SGEMM" in lines[3] and "T,N,128,128,1568" in lines[3] and "0.885 ms" in lines[3]
-    assert lines[4] == "  2 reorders (layout changes), 0.008 ms"
+    assert "N,N,1568,128,128" in lines[4] and "1500.000 ms" in lines[4], lines[4]
+    assert lines[5] == "  2 reorders (layout changes), 0.008 ms"
