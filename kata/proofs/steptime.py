@@ -26,6 +26,7 @@ import sys
 import tempfile
 import time
 from collections import defaultdict
+from contextlib import ExitStack
 
 import torch
 from torch import nn
@@ -176,8 +177,10 @@ def print_kernels(step) -> None:
     if os.name == "nt":  # no C library to flush by that name
         print("kernels: --kernels reads oneDNN's and MKL's output on Linux and macOS only")
         return
-    with torch.backends.mkldnn.verbose(torch.backends.mkldnn.VERBOSE_ON), \
-            torch.backends.mkl.verbose(torch.backends.mkl.VERBOSE_ON):
+    with ExitStack() as verbose:  # each library that this PyTorch build has (no MKL on ARM)
+        for library in (torch.backends.mkldnn, torch.backends.mkl):
+            if library.is_available():
+                verbose.enter_context(library.verbose(library.VERBOSE_ON))
         output = native_output(step)
     lines = kernel_lines(output)
     print("kernels of one step (oneDNN: the convolutions; MKL: the Linear layers' matrix "
