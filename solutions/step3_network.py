@@ -1,9 +1,9 @@
 """Step 3: creating a PyTorch neural network.
 
 A convolutional network reads the 28x28 image with small filters that slide over it, shrinks
-the picture to 7x7 while it learns more and more filters, and ends in linear layers that score
-each of the ten digits. It is small on purpose (about 212,000 parameters, most of them in the
-first Linear): it trains to 99% in two epochs on a laptop CPU.
+the picture to 7x7 while its filters learn strokes and shapes, and ends in linear layers that
+score each of the ten digits. It is small on purpose (about 160,000 parameters, most of them
+in the first Linear): it trains to 99% in two epochs on a laptop CPU.
 The scores are raw logits: the loss function of step 4 turns them into probabilities.
 """
 
@@ -23,10 +23,12 @@ class DigitClassifier(nn.Module):
             # negatives to zero) with the ReLU on a quarter of the values.
             nn.MaxPool2d(2),  # 32 x 7 x 7
             nn.ReLU(),
-            nn.Conv2d(32, 32, kernel_size=3, padding=1),  # 32 x 7 x 7: padding keeps the size
+            # 24 filters, not 32: three quarters of the work of the two layers that cost the
+            # most (this one and the first Linear), still 99% in two epochs.
+            nn.Conv2d(32, 24, kernel_size=3, padding=1),  # 24 x 7 x 7: padding keeps the size
             nn.ReLU(),
             nn.Flatten(),  # keeps the batch dimension, whatever its size
-            nn.Linear(32 * 7 * 7, 128),
+            nn.Linear(24 * 7 * 7, 128),
             nn.ReLU(),
             nn.Linear(128, 10),
         )

@@ -73,7 +73,7 @@ def parse_args(argv=None) -> argparse.Namespace:
                         "where there are no solutions, as in a handout)")
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--batch-size", type=int, default=128)
-    parser.add_argument("--lr", type=float, default=0.005,
+    parser.add_argument("--lr", type=float, default=0.006,
                         help="the peak learning rate of the one-cycle schedule")
     parser.add_argument("--augment", action="store_true",
                         help="turn, shift and scale each training image a little (for long runs)")
