@@ -155,9 +155,12 @@ def trace_picture(result: Trace, folder: Path, name: str) -> Path:
                  right=0.98, bottom=0.02, top=0.92)
     ax = fig.add_subplot()
     ax.axis("off")
-    table = ax.table(cellText=[list(row) for row in rows],
-                     colLabels=["layer", "output shape", "what changed"], loc="upper center",
-                     cellLoc="left", colWidths=[0.32, 0.2, 0.48])
+    labels = ["layer", "output shape", "what changed"]
+    # Each column as wide as its longest text, so that a long layer is not cut off.
+    longest = [max(len(text) for text in column) + 2 for column in zip(labels, *rows)]
+    table = ax.table(cellText=[list(row) for row in rows], colLabels=labels,
+                     loc="upper center", cellLoc="left",
+                     colWidths=[length / sum(longest) for length in longest])
     table.auto_set_font_size(False)
     table.set_fontsize(9)
     for (row, _), cell in table.get_celld().items():

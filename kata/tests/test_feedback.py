@@ -182,6 +182,28 @@ def test_a_strided_convolution_without_its_padding_is_shown_with_its_stride_and_
     assert "2 for 5x5" in result.ways_out[1] and "1568 features fit" in result.ways_out[1]
 
 
+def test_the_trace_picture_shows_every_layer_whole(tmp_path, monkeypatch):
+    """Catches: a shape-trace picture whose fixed columns cut off a long layer, such as the
+    reference's own Conv2d(1, 32, 5, stride=2, padding=2): each text must fit in its cell."""
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+
+    from kata.loop import feedback
+
+    drawn = []
+    monkeypatch.setattr(feedback, "save", lambda fig, folder, name: drawn.append(fig))
+    model = sequential(nn.Conv2d(1, 32, 5, stride=2, padding=2), nn.MaxPool2d(2), nn.ReLU(),
+                       nn.Conv2d(32, 24, 3, padding=1), nn.ReLU(), nn.Flatten(),
+                       nn.Linear(32 * 7 * 7, 128), nn.ReLU(), nn.Linear(128, 10))
+    feedback.trace_picture(trace(model), tmp_path, "trace.png")
+    canvas = FigureCanvasAgg(drawn[0])
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    for cell in drawn[0].axes[0].tables[0].get_celld().values():
+        text, box = cell.get_text(), cell.get_window_extent(renderer)
+        assert text.get_window_extent(renderer).x1 <= box.x1, (
+            f"{text.get_text()!r} runs past its column in the shape-trace picture")
+
+
 def test_a_way_out_is_offered_only_when_pytorch_says_it_works():
     """Padding would not help a network whose Linear is wrong whatever the convolutions do."""
     model = unpadded()
