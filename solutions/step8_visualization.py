@@ -56,5 +56,7 @@ def save_figure(fig, path) -> Path:
     """Write `fig` to `path`, creating its folder; returns the path."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(path, dpi=120, bbox_inches="tight")
+    # No bbox_inches="tight": these figures lay themselves out (layout="constrained"), and
+    # cropping them would draw each one twice.
+    fig.savefig(path, dpi=120)
     return path

@@ -73,11 +73,15 @@ def wild_digits(step9, model, digits: torch.Tensor, labels: torch.Tensor, device
             ax.imshow(tile, cmap="gray", vmin=0, vmax=1, extent=(left, left + 1, 1, 0))
             ax.add_patch(Rectangle((left, 0), 1, 1, fill=False, linewidth=0.8))
             ax.text(left + 0.5, -0.04, title, ha="center", va="bottom", fontsize=9, color=colour)
-        ax.text(-GAP, 0.5, name, rotation=90, ha="right", va="center", fontsize=8)
+        # A y label, not a text beside the axes: the layout makes room for labels, and the
+        # figure is saved without cropping (step 8's save_figure).
+        ax.set_ylabel(name, fontsize=8)
         ax.set_xlim(-GAP / 2, SHOWN * (1 + GAP) - GAP / 2)
         ax.set_ylim(1.02, -0.2)  # y grows downwards, as in an image; room above for titles
         ax.set_aspect("equal")
-        ax.axis("off")
+        ax.set_xticks([])
+        ax.set_yticks([])
+        ax.spines[:].set_visible(False)
     right = {name: sum(p == t for p, t in zip(read[name], truth)) for name in rows}
     fig.suptitle("Digits written large, dark on white, off-centre: read right "
                  + ", ".join(f"{n}/{len(truth)} {name}" for name, n in right.items()),

@@ -32,7 +32,7 @@ import torch
 from torch import nn
 
 from kata.demo.measure import Clock
-from kata.demo.speed import fuse, keep_freed_memory
+from kata.demo.speed import channels_last, fuse, keep_freed_memory
 from kata.steps import load_step
 
 MKL_CALL = re.compile(r"MKL_VERBOSE (\w+)\(([^)]*)\) ([\d.]+)(ns|us|ms|s)\b")
@@ -130,7 +130,8 @@ def main(argv=None) -> int:
     torch.manual_seed(0)
     device = torch.device("cpu")
     step4 = load_step(args.impl, 4)
-    model = step4.build_model(device).to(memory_format=torch.channels_last)
+    model = step4.build_model(device)
+    channels_last(model)
     layers = getattr(model, "layers", None)
     if not isinstance(layers, nn.Sequential):
         print("kata steptime: the network keeps no nn.Sequential in self.layers", file=sys.stderr)

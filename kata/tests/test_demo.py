@@ -14,8 +14,9 @@ from kata.demo import run as demo
 from kata.demo.checkpoint import load_weights
 from kata.demo.evaluation import predict_and_score
 from kata.demo.inmemory import load_split
-from kata.demo.speed import fuse, keep_freed_memory
+from kata.demo.speed import channels_last, fuse, keep_freed_memory
 from kata.device import bfloat16_pays
+from kata.proofs.variants import alternative_names, build_alternative
 from kata.steps import load_step
 from kata.testing import write_fake_mnist
 from solutions.step3_network import DigitClassifier
@@ -74,6 +75,47 @@ def test_a_package_without_a_working_step_9_gets_every_figure_but_the_wild_digit
     assert said in capsys.readouterr().out
     written = {path.name for path in (tmp_path / "out").iterdir()}
     assert written == set(ARTIFACTS) - {"wild_digits.png"}
+
+
+@pytest.mark.parametrize("name", alternative_names())
+def test_the_demo_trains_every_correct_alternative(fake_root, tmp_path, monkeypatch, name):
+    """Catches: a speed-up of the demo that stops a correct package its tests pass. The
+    demo's channels-last weights made a network that flattens with `x.view(x.size(0), -1)`
+    (alternatives/reshape_flatten) raise "view size is not compatible" in its first batch."""
+    build_alternative(tmp_path, name)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", name) == 0, (
+        f"`kata demo --impl {name}` failed: see the error above")
+    written = {path.name for path in (tmp_path / "out").iterdir()}
+    assert written == set(ARTIFACTS), f"`kata demo --impl {name}` wrote {sorted(written)}"
+
+
+def relu_gradient_layout(turn) -> tuple[bool, torch.Tensor]:
+    """One training step of the reference network with its weights turned by `turn`:
+    whether the gradient reaching the ReLU before nn.Flatten was channels-last, and the
+    first convolution's gradient."""
+    torch.manual_seed(0)
+    network = DigitClassifier()
+    turn(network)
+    layers = list(network.layers)
+    relu = layers[[type(layer) for layer in layers].index(torch.nn.Flatten) - 1]
+    seen = []
+    relu.register_full_backward_pre_hook(lambda module, grad_output: seen.append(
+        grad_output[0].is_contiguous(memory_format=torch.channels_last)))
+    images = torch.randn(8, 1, 28, 28)
+    torch.nn.functional.cross_entropy(network(images), torch.arange(8)).backward()
+    return seen[0], network.layers[0].weight.grad
+
+
+def test_the_gradient_comes_back_through_flatten_channels_last():
+    """Catches: the reorder of the gradient at nn.Flatten lost (the ReLU before it then reads
+    two memory orders at once, 4% of a step), or changing a number of the gradients."""
+    reordered, gradient = relu_gradient_layout(channels_last)
+    plain, plain_gradient = relu_gradient_layout(
+        lambda network: network.to(memory_format=torch.channels_last))
+    assert reordered and not plain, "the gradient reached the ReLU before Flatten " + (
+        "in the other memory order" if not reordered else "channels-last even without the hook")
+    assert torch.allclose(gradient, plain_gradient, atol=1e-6), "the gradients differ"
 
 
 def test_the_kata_command_ends_the_demo_with_its_summary_and_exit_code(fake_root, tmp_path):
