@@ -48,7 +48,7 @@ from kata.demo.evaluation import (
 )
 from kata.demo.inmemory import load_split
 from kata.demo.measure import Clock, peak_memory_mb
-from kata.demo.speed import channels_last, fuse, keep_freed_memory
+from kata.demo.speed import channels_last, fuse, keep_freed_memory, side_by_side
 from kata.device import bfloat16_pays
 from kata.startup import collector_paused
 from kata.steps import load_step
@@ -339,18 +339,23 @@ def run(args: argparse.Namespace) -> dict:
         plt.close(fig)  # pyplot keeps every figure open until closed
         return path
 
-    with clock.phase("save artifacts"):
-        args.out.mkdir(parents=True, exist_ok=True)
+    def package_figures() -> list[Path | None]:  # and the model
         indices = shown_indices(predictions, test_data.labels)
-        saved = [
+        return [
             save_model(model, args.out / "model.pt"),
             save_plot(steps[8].plot_predictions(model, test_set, device, indices=indices,
                                                 count=len(indices)), "predictions.png"),
             save_plot(steps[8].plot_losses([r["loss"] for r in history]), "losses.png")
             if history else None,
-            save_plot(plot_confusion(confusion), "confusion.png"),
-            wild_figure(args, model, test_set, device, save_plot),
         ]
+
+    def demo_figures() -> list[Path | None]:
+        return [save_plot(plot_confusion(confusion), "confusion.png"),
+                wild_figure(args, model, test_set, device, save_plot)]
+
+    with clock.phase("save artifacts"):
+        args.out.mkdir(parents=True, exist_ok=True)
+        saved = side_by_side(package_figures, demo_figures)
 
     train_seconds = clock.phases.get("train", 0.0)
     metrics = {

@@ -2,8 +2,14 @@
 same, only how the machine computes them changes (README, "Why it is fast").
 """
 
+import contextlib
 import ctypes
+import io
+import os
+import pickle
 import sys
+import warnings
+from collections.abc import Callable
 
 import torch
 from torch import nn
@@ -93,3 +99,65 @@ def _gradient_back_to_channels_last(flatten: nn.Flatten, inputs: tuple) -> None:
     maps = inputs[0]
     if maps.requires_grad and maps.dim() == 4:
         maps.register_hook(lambda gradient: gradient.contiguous(memory_format=torch.channels_last))
+
+
+def side_by_side(here: Callable[[], list], there: Callable[[], list]) -> list:
+    """here() in this process and there() in a forked copy of it, at the same time; returns
+    here()'s results followed by there()'s.
+
+    After training both cores are free, but matplotlib draws a figure in Python, on one
+    core: the demo draws its four figures two and two. What there() prints is printed here,
+    after here() is done, and what it raises is raised here (what it returns and raises
+    must pickle). Only on Linux outside a notebook: macOS's system libraries and a Jupyter
+    kernel's output do not survive a fork, and Windows has none; there they run one after
+    the other.
+    """
+    if not sys.platform.startswith("linux") or "ipykernel" in sys.modules:
+        return here() + there()
+    for stream in (sys.stdout, sys.stderr):
+        stream.flush()  # or the copy would write out this process's buffered output again
+    reader, writer = os.pipe()
+    with warnings.catch_warnings():
+        # Python 3.12 and later warn that a process with threads (OpenMP's) may deadlock in
+        # a fork; the copy runs PyTorch on one thread, as DataLoader's forked workers do.
+        warnings.simplefilter("ignore", DeprecationWarning)
+        child = os.fork()
+    if child == 0:
+        os.close(reader)
+        _run_in_copy(there, writer)
+    os.close(writer)
+    try:
+        mine = here()
+    finally:
+        with os.fdopen(reader, "rb") as pipe:
+            report = pipe.read()
+        _, status = os.waitpid(child, 0)
+    if not report:
+        raise RuntimeError(f"the process drawing the other figures ended with status {status} "
+                           "and no result")
+    succeeded, result, printed = pickle.loads(report)
+    print(printed, end="")
+    if not succeeded:
+        raise result
+    return mine + result
+
+
+def _run_in_copy(there: Callable[[], list], writer: int) -> None:
+    """side_by_side's forked copy: run there() and send back its outcome, then end at once
+    (this process's exit handlers belong to the original)."""
+    printed = io.StringIO()
+    try:
+        torch.set_num_threads(1)  # the other core is the original's
+        with contextlib.redirect_stdout(printed):
+            outcome = (True, there())
+    except BaseException as error:  # everything goes back, to be raised there
+        outcome = (False, error)
+    try:
+        report = pickle.dumps((*outcome, printed.getvalue()))
+    except Exception as error:  # an exception that does not pickle goes back as words
+        report = pickle.dumps((False, RuntimeError(f"{outcome[1]!r} ({error})"),
+                               printed.getvalue()))
+    with os.fdopen(writer, "wb") as pipe:
+        pipe.write(report)
+    sys.stderr.flush()
+    os._exit(0)

@@ -1,6 +1,7 @@
 """kata.demo end to end on a tiny fake MNIST: what it prints, the files it writes, its errors."""
 
 import json
+import os
 import platform
 import subprocess
 import sys
@@ -10,11 +11,12 @@ import matplotlib.pyplot as plt
 import pytest
 import torch
 
+from kata import KataTodo
 from kata.demo import run as demo
 from kata.demo.checkpoint import load_weights
 from kata.demo.evaluation import predict_and_score
 from kata.demo.inmemory import load_split
-from kata.demo.speed import channels_last, fuse, keep_freed_memory
+from kata.demo.speed import channels_last, fuse, keep_freed_memory, side_by_side
 from kata.device import bfloat16_pays
 from kata.proofs.variants import alternative_names, build_alternative
 from kata.steps import load_step
@@ -285,3 +287,42 @@ def test_an_optimizer_without_a_fused_kind_is_left_alone():
 @pytest.mark.skipif(platform.libc_ver()[0] != "glibc", reason="glibc's malloc only")
 def test_malloc_keeps_freed_memory_where_glibc_allows():
     assert keep_freed_memory()
+
+
+ON_LINUX = sys.platform.startswith("linux")
+
+
+def test_figures_drawn_side_by_side_come_back_in_order_with_what_they_printed(capsys):
+    """Catches: the figures drawn in the forked copy lost (their paths, or the line saying
+    why the wild digits have no figure, printed in a process whose output nobody reads)."""
+
+    def there():
+        print("wild digits: no figure until step 9 (your own handwriting) is written")
+        return [os.getpid(), None]
+
+    here_pid = os.getpid()
+    results = side_by_side(lambda: ["model.pt", "predictions.png"], there)
+    assert results[:2] == ["model.pt", "predictions.png"] and results[3] is None, results
+    assert "no figure until step 9" in capsys.readouterr().out
+    if ON_LINUX:
+        assert results[2] != here_pid, "on Linux the second half should run in another process"
+
+
+@pytest.mark.parametrize("error", [ValueError("a learner's bug"), KataTodo("Step 8: write it")])
+def test_what_the_copy_raises_is_raised_here(error):
+    """Catches: an error in the figures of the forked copy (a step not written yet, a bug)
+    swallowed, so that the demo ends as if every figure had been saved."""
+
+    def there():
+        raise error
+
+    with pytest.raises(type(error), match=str(error)):
+        side_by_side(lambda: [], there)
+
+
+@pytest.mark.skipif(not ON_LINUX, reason="the copy is forked on Linux only")
+def test_a_copy_that_dies_is_an_error_here():
+    """Catches: waiting forever, or carrying on without its figures, when the forked copy
+    ends without a result (killed, or a crash in a native library)."""
+    with pytest.raises(RuntimeError, match="ended with status"):
+        side_by_side(lambda: [], lambda: os._exit(3))
