@@ -355,7 +355,7 @@ def run(args: argparse.Namespace) -> dict:
 
     with clock.phase("save artifacts"):
         args.out.mkdir(parents=True, exist_ok=True)
-        saved = side_by_side(package_figures, demo_figures)
+        saved = side_by_side(package_figures, demo_figures, device)
 
     train_seconds = clock.phases.get("train", 0.0)
     metrics = {

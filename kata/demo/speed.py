@@ -101,18 +101,20 @@ def _gradient_back_to_channels_last(flatten: nn.Flatten, inputs: tuple) -> None:
         maps.register_hook(lambda gradient: gradient.contiguous(memory_format=torch.channels_last))
 
 
-def side_by_side(here: Callable[[], list], there: Callable[[], list]) -> list:
+def side_by_side(here: Callable[[], list], there: Callable[[], list],
+                 device: torch.device) -> list:
     """here() in this process and there() in a forked copy of it, at the same time; returns
     here()'s results followed by there()'s.
 
     After training both cores are free, but matplotlib draws a figure in Python, on one
     core: the demo draws its four figures two and two. What there() prints is printed here,
     after here() is done, and what it raises is raised here (what it returns and raises
-    must pickle). Only on Linux outside a notebook: macOS's system libraries and a Jupyter
-    kernel's output do not survive a fork, and Windows has none; there they run one after
-    the other.
+    must pickle). Only on Linux, outside a notebook, with the model on the CPU: macOS's
+    system libraries, a Jupyter kernel's output and a GPU's context do not survive a fork,
+    and Windows has none; elsewhere they run one after the other.
     """
-    if not sys.platform.startswith("linux") or "ipykernel" in sys.modules:
+    if device.type != "cpu" or not sys.platform.startswith("linux") or \
+            "ipykernel" in sys.modules:
         return here() + there()
     for stream in (sys.stdout, sys.stderr):
         stream.flush()  # or the copy would write out this process's buffered output again

@@ -290,6 +290,7 @@ def test_malloc_keeps_freed_memory_where_glibc_allows():
 
 
 ON_LINUX = sys.platform.startswith("linux")
+CPU = torch.device("cpu")
 
 
 def test_figures_drawn_side_by_side_come_back_in_order_with_what_they_printed(capsys):
@@ -301,7 +302,7 @@ def test_figures_drawn_side_by_side_come_back_in_order_with_what_they_printed(ca
         return [os.getpid(), None]
 
     here_pid = os.getpid()
-    results = side_by_side(lambda: ["model.pt", "predictions.png"], there)
+    results = side_by_side(lambda: ["model.pt", "predictions.png"], there, CPU)
     assert results[:2] == ["model.pt", "predictions.png"] and results[3] is None, results
     assert "no figure until step 9" in capsys.readouterr().out
     if ON_LINUX:
@@ -317,7 +318,7 @@ def test_what_the_copy_raises_is_raised_here(error):
         raise error
 
     with pytest.raises(type(error), match=str(error)):
-        side_by_side(lambda: [], there)
+        side_by_side(lambda: [], there, CPU)
 
 
 @pytest.mark.skipif(not ON_LINUX, reason="the copy is forked on Linux only")
@@ -325,4 +326,11 @@ def test_a_copy_that_dies_is_an_error_here():
     """Catches: waiting forever, or carrying on without its figures, when the forked copy
     ends without a result (killed, or a crash in a native library)."""
     with pytest.raises(RuntimeError, match="ended with status"):
-        side_by_side(lambda: [], lambda: os._exit(3))
+        side_by_side(lambda: [], lambda: os._exit(3), CPU)
+
+
+def test_with_the_model_on_a_gpu_the_figures_are_drawn_in_this_process():
+    """Catches: forking with the model on a GPU, whose context does not survive a fork: the
+    copy's wild digits would fail with "Cannot re-initialize CUDA in forked subprocess"."""
+    pids = side_by_side(lambda: [os.getpid()], lambda: [os.getpid()], torch.device("cuda"))
+    assert pids == [os.getpid()] * 2, "the second half ran in another process"
