@@ -1,5 +1,5 @@
-"""What the demo changes around the package's steps to train faster; the numbers stay the
-same, only how the machine computes them changes (README, "Why it is fast").
+"""What the demo changes around the package's steps to train and finish faster; the numbers
+stay the same, only how the machine computes them changes (docs/speed.md, "Why it is fast").
 """
 
 import contextlib
