@@ -58,7 +58,13 @@ def exit_without_teardown(code: int) -> NoReturn:
     whose files are closed and whose threads are done: nothing else is waited for.
     """
     atexit._run_exitfuncs()
+    flush_output()
+    os._exit(code)
+
+
+def flush_output() -> None:
+    """Write out what print() has buffered: before os._exit, which skips it, and before
+    os.fork, whose child would write the parent's buffered text out a second time."""
     for stream in (sys.stdout, sys.stderr):
         with suppress(AttributeError, OSError, ValueError):  # closed, or None
             stream.flush()
-    os._exit(code)

@@ -14,6 +14,8 @@ from collections.abc import Callable
 import torch
 from torch import nn
 
+from kata.startup import flush_output
+
 # glibc's mallopt parameters (malloc.h).
 M_TRIM_THRESHOLD, M_MMAP_THRESHOLD = -1, -3
 MMAP_THRESHOLD_MAX = 32 * 2**20  # the largest glibc accepts on a 64-bit system
@@ -98,7 +100,11 @@ def _gradient_back_to_channels_last(flatten: nn.Flatten, inputs: tuple) -> None:
     """
     maps = inputs[0]
     if maps.requires_grad and maps.dim() == 4:
-        maps.register_hook(lambda gradient: gradient.contiguous(memory_format=torch.channels_last))
+        maps.register_hook(_in_channels_last_order)
+
+
+def _in_channels_last_order(gradient: torch.Tensor) -> torch.Tensor:
+    return gradient.contiguous(memory_format=torch.channels_last)
 
 
 def side_by_side(here: Callable[[], list], there: Callable[[], list],
@@ -116,8 +122,7 @@ def side_by_side(here: Callable[[], list], there: Callable[[], list],
     if device.type != "cpu" or not sys.platform.startswith("linux") or \
             "ipykernel" in sys.modules:
         return here() + there()
-    for stream in (sys.stdout, sys.stderr):
-        stream.flush()  # or the copy would write out this process's buffered output again
+    flush_output()
     reader, writer = os.pipe()
     with warnings.catch_warnings():
         # Python 3.12 and later warn that a process with threads (OpenMP's) may deadlock in
@@ -161,5 +166,5 @@ def _run_in_copy(there: Callable[[], list], writer: int) -> None:
                                printed.getvalue()))
     with os.fdopen(writer, "wb") as pipe:
         pipe.write(report)
-    sys.stderr.flush()
+    flush_output()
     os._exit(0)

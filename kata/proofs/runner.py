@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from kata.loop.warm import preload
+from kata.startup import flush_output
 
 ROOT = Path(__file__).resolve().parents[2]
 FAILED, PASSED, SKIPPED = "failed", "passed", "skipped"
@@ -115,8 +116,7 @@ def run_child(job: Job, workdir: Path) -> None:
     except BaseException:  # the child must never return into the parent's code
         traceback.print_exc()
     finally:
-        sys.stdout.flush()
-        sys.stderr.flush()
+        flush_output()
         os._exit(status)
 
 
@@ -146,8 +146,7 @@ def run_jobs(jobs: list[Job], workers: int = 2,
         while waiting and len(running) < workers:
             index, job = waiting.pop(0)
             workdir = Path(tempfile.mkdtemp(prefix="kata-run-"))
-            sys.stdout.flush()  # or the child would print the parent's buffered text again
-            sys.stderr.flush()
+            flush_output()
             pid = os.fork()
             if pid == 0:
                 run_child(job, workdir)
