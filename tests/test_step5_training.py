@@ -151,15 +151,19 @@ def test_train_step_has_the_batch_gradients_when_the_optimizer_steps(step5, devi
     images, labels = digits_batch(8, device)
     expected = gradients_of(model, images, labels)
     optimizer = sgd(model, lr=0.1)
-    gradients_at_step = []
-    optimizer.register_step_pre_hook(lambda optimizer, args, kwargs: gradients_at_step.append(
-        {name: None if parameter.grad is None else parameter.grad.clone()
-         for name, parameter in model.named_parameters()}))
-    backward_passes = []
+    backward_passes, gradients_at_step, backward_before_step = [], [], []
+
+    def at_step(optimizer, args, kwargs):
+        backward_before_step.append(bool(backward_passes))
+        gradients_at_step.append({name: None if parameter.grad is None else parameter.grad.clone()
+                                  for name, parameter in model.named_parameters()})
+
+    optimizer.register_step_pre_hook(at_step)
     model.layers[1].weight.register_post_accumulate_grad_hook(backward_passes.append)
 
     step5.train_step(model, images, labels, nn.CrossEntropyLoss(), optimizer)
-    observe(stepped=bool(gradients_at_step), backward_ran=bool(backward_passes))
+    observe(stepped=bool(gradients_at_step), backward_ran=bool(backward_passes),
+            backward_before_step=any(backward_before_step[:1]))
 
     assert gradients_at_step, (
         "train_step: optimizer.step() was never called -- call it after loss.backward()"

@@ -208,11 +208,16 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "steps", "optimizer.step() ran without gradients: train_step never calls "
               "loss.backward()",
               lambda facts: facts["stepped"] and not facts["backward_ran"]),
+    diagnosis(5, "step-before-backward", "test_train_step_has_the_batch_gradients_when_"
+              "the_optimizer_steps", "optimizer.step() ran before loss.backward(), so it had "
+              "no gradients to follow: call loss.backward() first, then optimizer.step()",
+              lambda facts: facts["stepped"] and facts["backward_ran"]
+              and not facts["backward_before_step"]),
     diagnosis(5, "zero-grad-after-backward", "test_train_step_has_the_batch_gradients_when_"
               "the_optimizer_steps", "loss.backward() ran, but the gradients were gone when "
               "optimizer.step() ran: zero_grad() comes before backward(), not between "
               "backward() and step()",
-              lambda facts: facts["stepped"] and facts["backward_ran"]),
+              lambda facts: facts["stepped"] and facts["backward_before_step"]),
     diagnosis(5, "no-step", "test_train_step_has_the_batch_gradients_when_the_optimizer_steps",
               "train_step never calls optimizer.step(), so the model never changes",
               lambda facts: not facts["stepped"]),
