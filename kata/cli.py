@@ -6,7 +6,8 @@
 Each command is a module's `main(argv)`, listed in COMMANDS by role; the Makefile's targets
 call these commands, so `make test STEP=3` and `kata test 3` are the same run. Commands run
 in the kata's folder: the nearest folder above the current one that holds grading.toml and
-conftest.py (or the folder of the installed kata).
+conftest.py (or the folder of the installed kata). A relative path typed in a command still
+means a place below the folder it was typed in (kata/paths.py).
 """
 
 import importlib
@@ -14,6 +15,7 @@ import os
 import sys
 from pathlib import Path
 
+from kata.paths import typed_in
 from kata.startup import collector_paused, exit_without_teardown
 
 # name -> (module, function, what it does), by role.
@@ -98,13 +100,15 @@ def main(argv=None) -> int:
         print(f"kata: no command {name!r}\n\n{usage()}", file=sys.stderr)
         return 2
     module_name, function, _ = ALL[name]
+    typed_here = Path.cwd()  # the relative paths in the command mean places below it
     os.chdir(kata_root())
     sys.path.insert(0, os.getcwd())  # the kata's own packages: exercises, solutions
     try:
         with collector_paused():  # a command's libraries (torch) live as long as it runs
             module = importlib.import_module(module_name)
         sys.argv[0] = f"kata {name}"  # argparse's usage lines name the command as typed
-        code = getattr(module, function)(rest)
+        with typed_in(typed_here):
+            code = getattr(module, function)(rest)
     except ModuleNotFoundError as error:
         top = (error.name or "").split(".")[0]
         if top in ("solutions", "kata") and not Path("solutions").exists():

@@ -4,8 +4,6 @@ The file holds a state dict only and is read with `weights_only=True`: loading i
 code from the file, so a model.pt from anywhere is safe to open.
 """
 
-import pickle
-import zipfile
 from pathlib import Path
 
 import torch
@@ -33,7 +31,7 @@ def load_weights(model: nn.Module, path, device) -> nn.Module:
         raise FileNotFoundError(f"no model at {path}: {REMAKE}")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
-    except (RuntimeError, pickle.UnpicklingError, zipfile.BadZipFile, EOFError) as error:
+    except Exception as error:  # whatever a file that is no state dict makes torch.load raise
         raise ValueError(
             f"{path} is not a readable PyTorch state dict (corrupt, cut short, or a whole "
             f"pickled model rather than model.state_dict()): {REMAKE}") from error
@@ -51,6 +49,16 @@ def load_weights(model: nn.Module, path, device) -> nn.Module:
             f"{path} was written for another network than this {type(model).__name__} (did "
             f"step 3 change since it was saved?): {REMAKE}\n{first_lines}") from error
     return model
+
+
+def networks_in_file(path) -> int:
+    """How many networks the model.pt at `path` holds; 1 where it cannot be read (loading it
+    then says why)."""
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception:
+        return 1
+    return networks_in(state) if isinstance(state, dict) else 1
 
 
 def networks_in(state: dict) -> int:

@@ -29,21 +29,50 @@ class InMemorySplit:
         return len(self.labels)
 
     def batches(self, batch_size: int, generator: torch.Generator | None = None,
-                augment: bool = False) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
-        """(images, labels) batches covering every sample once; shuffled when given a generator."""
-        count = len(self)
-        if generator is None:
-            order = torch.arange(count, device=self.labels.device)
+                augment: bool = False) -> "Batches":
+        """One pass over the split in batches; shuffled when given a generator."""
+        return Batches(self, batch_size, generator, augment)
+
+
+@dataclass
+class Batches:
+    """One pass over an InMemorySplit, read as train_epoch reads a DataLoader: it yields
+    (images, labels), len() counts its batches, and it has .dataset and .batch_size (a
+    learner's train_epoch may divide by len(loader.dataset), or show len(loader) in a bar).
+
+    Every sample comes once. A last batch of one image joins the batch before it: BatchNorm
+    cannot normalise a batch of one while training (with --batch-size 1 it cannot train).
+    """
+
+    dataset: InMemorySplit
+    batch_size: int
+    generator: torch.Generator | None = None
+    augment: bool = False
+
+    def bounds(self) -> list[tuple[int, int]]:
+        count = len(self.dataset)
+        starts = list(range(0, count, self.batch_size))
+        if self.batch_size > 1 and len(starts) > 1 and count - starts[-1] == 1:
+            starts.pop()
+        return list(zip(starts, [*starts[1:], count]))
+
+    def __len__(self) -> int:
+        return len(self.bounds())
+
+    def __iter__(self) -> Iterator[tuple[torch.Tensor, torch.Tensor]]:
+        images, labels = self.dataset.images, self.dataset.labels
+        if self.generator is None:
+            order = torch.arange(len(labels), device=labels.device)
         else:  # drawn on the CPU, so one generator gives the same order on every device
-            order = torch.randperm(count, generator=generator).to(self.labels.device)
-        for start in range(0, count, batch_size):
-            chosen = order[start : start + batch_size]
-            # index_select, not self.images[chosen]: the same rows, gathered in half the time
+            order = torch.randperm(len(labels), generator=self.generator).to(labels.device)
+        for start, end in self.bounds():
+            chosen = order[start:end]
+            # index_select, not images[chosen]: the same rows, gathered in half the time
             # on a CPU (0.03 ms against 0.07 for a batch of 128).
-            images = self.images.index_select(0, chosen)
-            if augment:
-                images = random_affine(images, generator)
-            yield images, self.labels.index_select(0, chosen)
+            batch = images.index_select(0, chosen)
+            if self.augment:
+                batch = random_affine(batch, self.generator)
+            yield batch, labels.index_select(0, chosen)
 
 
 def load_split(step2, root, train: bool, device: torch.device, limit: int | None = None):

@@ -19,6 +19,7 @@ read before and after its to_mnist) and metrics.json (every figure printed, for 
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -46,10 +47,11 @@ from kata.demo.evaluation import (
     plot_confusion,
     predict_and_score,
 )
-from kata.demo.inmemory import load_split
+from kata.demo.inmemory import Batches, load_split
 from kata.demo.measure import Clock, peak_memory_mb
 from kata.demo.speed import channels_last, fuse, keep_freed_memory, side_by_side
 from kata.device import bfloat16_pays
+from kata.paths import given_path
 from kata.startup import collector_paused
 from kata.steps import load_step
 
@@ -87,16 +89,47 @@ def parse_args(argv=None) -> argparse.Namespace:
     parser.add_argument("--device", default="auto", help="auto, cpu, cuda, cuda:N or mps")
     parser.add_argument("--limit", type=int, default=None,
                         help="train on the first N training images only")
-    parser.add_argument("--load", type=Path, metavar="MODEL_PT",
+    parser.add_argument("--load", type=given_path, metavar="MODEL_PT",
                         help="evaluate the weights in this file instead of training")
-    parser.add_argument("--root", type=Path, default=data.mnist_root(),
+    parser.add_argument("--root", type=given_path, default=data.mnist_root(),
                         help="MNIST folder (default: $MNIST_ROOT or data)")
-    parser.add_argument("--out", type=Path, default=Path("artifacts"), help="artifacts folder")
+    parser.add_argument("--out", type=given_path, default=Path("artifacts"),
+                        help="artifacts folder")
     parser.add_argument("--quiet", action="store_true", help="no progress bar")
     args = parser.parse_args(argv)
     if min(args.epochs, args.batch_size, args.ensemble, args.limit or 1) < 1:
         parser.error("--epochs, --batch-size, --ensemble and --limit must be at least 1")
+    if args.seed < 0:
+        parser.error("--seed must be 0 or more")
     return args
+
+
+class DemoError(Exception):
+    """A mistake whose message says what to do (no MNIST, a bad model.pt, a step 2 that
+    normalises otherwise, an --out that cannot be written): shown without a traceback."""
+
+
+@contextlib.contextmanager
+def explained(what: str = ""):
+    """Turn the FileNotFoundError and ValueError raised inside into a DemoError. Only around
+    the code that raises them on purpose: anywhere else they are bugs, whose traceback
+    shows the line to fix."""
+    try:
+        yield
+    except (FileNotFoundError, ValueError) as error:
+        raise DemoError(f"{what}{error}") from error
+
+
+def writable_folder(out: Path) -> Path:
+    """--out, made before training, so that a path that cannot hold the results stops the
+    demo at once instead of after the training."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as error:
+        raise DemoError(f"--out {out}: cannot make that folder ({error.strerror})") from error
+    if not os.access(out, os.W_OK | os.X_OK):
+        raise DemoError(f"--out {out}: that folder cannot be written to")
+    return out
 
 
 class LossMeter(nn.Module):
@@ -173,20 +206,31 @@ def build_trainee(steps, network, train_data, device, args, seed: int) -> Traine
     fuse(optimizer, device)
     schedule = torch.optim.lr_scheduler.OneCycleLR(
         optimizer, max_lr=args.lr, epochs=args.epochs,
-        steps_per_epoch=math.ceil(len(train_data) / args.batch_size),
+        steps_per_epoch=len(train_data.batches(args.batch_size)),
         cycle_momentum=False)  # leaves the optimizer's own momentum alone, whichever it is
     trained = MixedPrecision(network, device) if args.precision == "bfloat16" else network
     return Trainee(trained, optimizer, schedule, torch.Generator().manual_seed(seed))
 
 
-def scheduled(batches, schedule, bar, loss_meter):
-    """Hand the batches to train_epoch; after each update, advance the schedule and the bar."""
-    for images, labels in batches:
-        yield images, labels
-        schedule.step()  # train_epoch has just run optimizer.step() on this batch
-        # The loss is read (a wait for a GPU) only when the bar is about to show it.
-        if not bar.disable and bar.update(len(labels)):
-            bar.set_postfix(loss=f"{loss_meter.last.item():.3f}", refresh=False)
+class ScheduledBatches:
+    """An epoch's batches as handed to train_epoch: after each update it advances the schedule
+    and the bar. Like the DataLoader it stands for, it has len() (its batches), .dataset and
+    .batch_size."""
+
+    def __init__(self, batches: Batches, schedule, bar, loss_meter: LossMeter):
+        self.batches, self.schedule, self.bar, self.loss_meter = batches, schedule, bar, loss_meter
+        self.dataset, self.batch_size = batches.dataset, batches.batch_size
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def __iter__(self):
+        for images, labels in self.batches:
+            yield images, labels
+            self.schedule.step()  # train_epoch has just run optimizer.step() on this batch
+            # The loss is read (a wait for a GPU) only when the bar is about to show it.
+            if not self.bar.disable and self.bar.update(len(labels)):
+                self.bar.set_postfix(loss=f"{self.loss_meter.last.item():.3f}", refresh=False)
 
 
 class LineProgress:
@@ -246,7 +290,7 @@ def train(steps, model, train_data, test_data, device, args, clock):
                           args.quiet) as bar:
             losses = []
             for trainee in trainees:
-                batches = scheduled(
+                batches = ScheduledBatches(
                     train_data.batches(args.batch_size, trainee.shuffle, args.augment),
                     trainee.schedule, bar, loss_meter)
                 with clock.phase("train"):
@@ -303,11 +347,12 @@ def load_data(step2, args: argparse.Namespace, device: torch.device):
 def run(args: argparse.Namespace) -> dict:
     clock = Clock()
     keep_freed_memory()
+    writable_folder(args.out)
     # What is loaded before training (torch, the steps, the data) lives to the end: it is
     # loaded without the garbage collector, which skips it afterwards (kata/startup.py).
     with collector_paused():
         steps, device = load_steps(args)
-        with clock.phase("load data"):
+        with clock.phase("load data"), explained():
             train_data, test_set, test_data = load_data(steps[2], args, device)
 
     networks = [steps[4].build_model(device) for _ in range(args.ensemble)]
@@ -317,7 +362,8 @@ def run(args: argparse.Namespace) -> dict:
     # One network stays bare, so that its model.pt loads into the learner's DigitClassifier.
     model = networks[0] if len(networks) == 1 else Ensemble(networks)
     if args.load:
-        load_weights(model, args.load, device)
+        with explained("--load: "):
+            load_weights(model, args.load, device)
         print(f"loaded {args.load}")
         history = []
         with clock.phase("evaluate"):
@@ -354,16 +400,17 @@ def run(args: argparse.Namespace) -> dict:
                 wild_figure(args, model, test_set, device, save_plot)]
 
     with clock.phase("save artifacts"):
-        args.out.mkdir(parents=True, exist_ok=True)
         saved = side_by_side(package_figures, demo_figures, device)
 
     train_seconds = clock.phases.get("train", 0.0)
     metrics = {
-        "impl": args.impl, "device": str(device), "epochs": args.epochs,
+        # With --load nothing was trained: no epochs, no training images, no precision.
+        "impl": args.impl, "device": str(device), "epochs": len(history),
         "batch_size": args.batch_size, "lr": args.lr, "augment": args.augment,
         "ensemble": args.ensemble,
-        "precision": args.precision,
-        "seed": args.seed, "train_images": len(train_data), "test_images": len(test_data),
+        "precision": args.precision if history else None,
+        "seed": args.seed, "train_images": len(train_data) if history else 0,
+        "test_images": len(test_data),
         "test_accuracy": accuracy,
         "per_digit_accuracy": per_digit_accuracy(confusion),
         "most_confused": [{"true": t, "predicted": p, "times": n}
@@ -430,7 +477,7 @@ def main(argv=None) -> int:
         print(f"The demo reached a step you have not written yet. {todo}\n"
               "Run `make test` to see which steps are done.", file=sys.stderr)
         return 2
-    except (FileNotFoundError, ValueError) as error:  # no MNIST, a bad model.pt, a bad step 2
+    except DemoError as error:
         print(f"error: {error}", file=sys.stderr)
         return 1
     return 0

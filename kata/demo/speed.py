@@ -8,6 +8,7 @@ import io
 import os
 import pickle
 import sys
+import traceback
 import warnings
 from collections.abc import Callable
 
@@ -142,11 +143,21 @@ def side_by_side(here: Callable[[], list], there: Callable[[], list],
     if not report:
         raise RuntimeError(f"the process drawing the other figures ended with status {status} "
                            "and no result")
-    succeeded, result, printed = pickle.loads(report)
+    succeeded, result, printed, where = pickle.loads(report)
     print(printed, end="")
     if not succeeded:
+        # As concurrent.futures does: the copy's traceback, which holds the lines of the
+        # learner's code that raised, is shown as the cause of the error raised here.
+        result.__cause__ = ForkedTraceback(where)
         raise result
     return mine + result
+
+
+class ForkedTraceback(Exception):
+    """Where an error raised in side_by_side's forked copy came from, as text."""
+
+    def __str__(self) -> str:
+        return f"\n{self.args[0]}"
 
 
 def _run_in_copy(there: Callable[[], list], writer: int) -> None:
@@ -156,14 +167,14 @@ def _run_in_copy(there: Callable[[], list], writer: int) -> None:
     try:
         torch.set_num_threads(1)  # the other core is the original's
         with contextlib.redirect_stdout(printed):
-            outcome = (True, there())
+            outcome = (True, there(), "")
     except BaseException as error:  # everything goes back, to be raised there
-        outcome = (False, error)
+        outcome = (False, error, traceback.format_exc())
     try:
-        report = pickle.dumps((*outcome, printed.getvalue()))
+        report = pickle.dumps((*outcome[:2], printed.getvalue(), outcome[2]))
     except Exception as error:  # an exception that does not pickle goes back as words
         report = pickle.dumps((False, RuntimeError(f"{outcome[1]!r} ({error})"),
-                               printed.getvalue()))
+                               printed.getvalue(), outcome[2]))
     with os.fdopen(writer, "wb") as pipe:
         pipe.write(report)
     flush_output()

@@ -38,6 +38,7 @@ from pathlib import Path
 from kata.config import load_config
 from kata.gradebook import book, platforms, report, submissions
 from kata.grading.manifest import MANIFEST_NAME
+from kata.paths import given_path
 
 RESULTS, RECORD = "results.json", "grading.json"
 GRADED_HERE = "graded here"
@@ -218,11 +219,11 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="kata class", description="Grade a class, or read what a platform graded, then "
         "write OUT/gradebook.csv and OUT/report.html.")
-    parser.add_argument("sources", nargs="+", type=Path,
+    parser.add_argument("sources", nargs="+", type=given_path,
                         help="a folder of submissions (a folder, zip or notebook per learner), "
                         "a Gradescope export (zip or folder), a Classroom 50 scores.json, "
                         "result.json or `gh teacher download` folder")
-    parser.add_argument("--out", type=Path,
+    parser.add_argument("--out", type=given_path,
                         help="where the gradebook, report and learners' folders go (default: "
                         "KATA-classes/NAME beside the kata's folder, outside it)")
     parser.add_argument("--jobs", type=int, default=os.cpu_count() or 1,

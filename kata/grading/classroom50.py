@@ -26,6 +26,7 @@ from kata.config import load_config
 from kata.grading import report
 from kata.grading.engine import bundle_files, learner_modules
 from kata.grading.grade import grade_folder
+from kata.paths import given_path
 
 AUTOGRADER = '''"""Classroom 50 autograder for the MNIST kata (`kata classroom50 build`).
 
@@ -128,7 +129,7 @@ def main(argv=None) -> int:
                                      description="Build or run the Classroom 50 autograder.")
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="write the autograder folder")
-    build_parser.add_argument("dest", type=Path)
+    build_parser.add_argument("dest", type=given_path)
     run_parser = commands.add_parser("run", help="grade one checkout (inside Classroom 50)")
     run_parser.add_argument("--source", type=Path, required=True, help="the pristine kata")
     run_parser.add_argument("--submission", type=Path, default=Path("."))

@@ -30,6 +30,7 @@ from kata.grading import report
 from kata.grading.engine import Run, grade_submission, learner_modules
 from kata.grading.manifest import changes
 from kata.loop.notebook import notebook_modules
+from kata.paths import given_path
 
 
 def package_folder(name: str) -> Path | None:
@@ -90,12 +91,12 @@ def main(argv=None) -> int:
         prog="kata grade", description="Grade a package of the steps (--impl), or a "
         "submission: a folder that holds them (in exercises/ or at its top) or a notebook "
         "(its `%%kata step N` cells).")
-    parser.add_argument("submission", nargs="?", type=Path,
+    parser.add_argument("submission", nargs="?", type=given_path,
                         help="a folder or a .ipynb notebook (default: the package --impl)")
     parser.add_argument("--impl", default=os.environ.get("KATA_IMPL", "exercises"))
-    parser.add_argument("--out", type=Path, default=Path("reports"))
+    parser.add_argument("--out", type=given_path, default=Path("reports"))
     parser.add_argument("--root", type=Path, default=Path("."), help="the kata's folder")
-    parser.add_argument("--hide", type=Path, action="append", default=[],
+    parser.add_argument("--hide", type=given_path, action="append", default=[],
                         help="a folder the learner's code must not see (other learners' "
                         "submissions, say); may be given more than once")
     parser.epilog = "Arguments after -- go to pytest (e.g. -- --step 3)."

@@ -22,6 +22,7 @@ from pathlib import Path
 
 from kata.grading.engine import bundle_files, learner_modules
 from kata.grading.grade import grade_folder
+from kata.paths import given_path
 
 SETUP_SH = """#!/usr/bin/env bash
 # Gradescope runs this once, when it builds the autograder image: Python, the kata, MNIST.
@@ -77,7 +78,7 @@ def main(argv=None) -> int:
                                      description="Build or run the Gradescope autograder.")
     commands = parser.add_subparsers(dest="command", required=True)
     build_parser = commands.add_parser("build", help="write the autograder zip")
-    build_parser.add_argument("dest", type=Path)
+    build_parser.add_argument("dest", type=given_path)
     run_parser = commands.add_parser("run", help="grade one submission (inside Gradescope)")
     run_parser.add_argument("--source", type=Path, default=Path("/autograder/source"))
     run_parser.add_argument("--submission", type=Path, default=Path("/autograder/submission"))

@@ -28,6 +28,7 @@ from pathlib import Path
 from kata.docs import learner_page
 from kata.grading.engine import STUB_FILES
 from kata.grading.manifest import write_manifest
+from kata.paths import given_path
 
 # The kata's own files: at its top, the learner's stubs, the notebook, the pictures the
 # learner's guide shows.
@@ -156,7 +157,7 @@ def main(argv=None) -> int:
     parser = argparse.ArgumentParser(
         prog="kata handout", description="Copy the kata for learners: only the files the kata "
         "tracks, without its solutions and the instructor's tools.")
-    parser.add_argument("dest", type=Path, help="a new, empty folder outside the kata")
+    parser.add_argument("dest", type=given_path, help="a new, empty folder outside the kata")
     parser.add_argument("--root", type=Path, default=Path("."), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:

@@ -33,6 +33,7 @@ import numpy as np
 
 from kata import KataTodo
 from kata.loop.draw_page import PAGE
+from kata.paths import given_path
 
 MODEL = Path("artifacts") / "model.pt"
 MAKE_A_MODEL = "kata demo --impl {impl}"
@@ -207,11 +208,16 @@ def pad_pixels(request: dict) -> np.ndarray:
 
 
 def load_model(impl: str, path: Path, device):
-    """The package's network (its step 4's build_model) with the weights the demo saved."""
-    from kata.demo.checkpoint import load_weights
+    """The package's network (its step 4's build_model) with the weights the demo saved; the
+    model.pt of `kata demo --ensemble N` gives its N networks, voting as in the demo."""
+    from kata.demo.checkpoint import load_weights, networks_in_file
+    from kata.demo.run import Ensemble
     from kata.steps import load_step
 
-    model = load_step(impl, 4).build_model(device)
+    build_model = load_step(impl, 4).build_model
+    count = networks_in_file(path)
+    model = build_model(device) if count == 1 else \
+        Ensemble([build_model(device) for _ in range(count)])
     return load_weights(model, path, device).eval()
 
 
@@ -245,7 +251,7 @@ def main(argv=None) -> int:
         "watch your network read them (step 9: your to_mnist and read_digit).")
     parser.add_argument("--impl", default="exercises", help="package of the steps "
                         "(default: exercises)")
-    parser.add_argument("--model", type=Path, default=MODEL,
+    parser.add_argument("--model", type=given_path, default=MODEL,
                         help="the weights `kata demo` saved (default: artifacts/model.pt)")
     parser.add_argument("--device", default="cpu", help="cpu (default), cuda or mps")
     parser.add_argument("--port", type=int, default=0, help="default: a free port")

@@ -28,6 +28,7 @@ from pathlib import Path
 
 from kata.loop.progress import MODULE_KEYS, STATE_DIR_NAME, read_json, step_label
 from kata.loop.workspace import back_up, is_stub
+from kata.paths import given_path
 from kata.steps import CORE_STEPS, STEPS
 
 NOTEBOOK = Path("notebooks") / "mnist_kata.ipynb"
@@ -158,7 +159,7 @@ def repository_url(root: Path) -> str:
 def build_main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="kata notebook",
                                      description="Write the notebook of the steps.")
-    parser.add_argument("--out", type=Path, default=NOTEBOOK)
+    parser.add_argument("--out", type=given_path, default=NOTEBOOK)
     parser.add_argument("--repo", help="the repository Colab clones (default: git's origin)")
     args = parser.parse_args(argv)
     path = build(Path("."), args.out, args.repo or repository_url(Path(".")))
@@ -271,6 +272,11 @@ def picture_html(path: Path) -> str:
             "</figcaption></figure>")
 
 
+def modified(path: Path) -> int | None:
+    """When the file was last written (ns), or None where there is none."""
+    return path.stat().st_mtime_ns if path.is_file() else None
+
+
 class Notebook:
     """The kata as seen from a notebook's kernel: its folder, and a warm test runner."""
 
@@ -329,17 +335,24 @@ class Notebook:
             print(done.stdout + done.stderr, end="")
 
     def demo(self, args: list[str]) -> None:
-        """Train your steps here: the notebook's own progress bar, the figures inline."""
+        """Train your steps here: the notebook's own progress bar, the figures inline (those
+        this run saved: not an earlier run's, left in the folder)."""
         from IPython.display import Image, display
 
         from kata.demo.run import main as demo
+        from kata.demo.run import parse_args
 
         self.forget_modules()
-        out = self.root / "artifacts"
-        demo(["--impl", "exercises", "--out", str(out), *args])
-        for name in ("predictions.png", "losses.png", "confusion.png", "wild_digits.png"):
-            if (out / name).exists():
-                display(Image(filename=str(out / name)))
+        argv = ["--impl", "exercises", "--out", str(self.root / "artifacts"), *args]
+        out = parse_args(argv).out
+        figures = [out / name for name in
+                   ("predictions.png", "losses.png", "confusion.png", "wild_digits.png")]
+        before = {figure: modified(figure) for figure in figures}
+        if demo(argv) != 0:  # it said why; the figures there are an earlier run's
+            return
+        for figure in figures:
+            if modified(figure) not in (None, before[figure]):
+                display(Image(filename=str(figure)))
 
     def draw(self) -> None:
         """`kata draw`'s pad inline: a server on a thread of this kernel, in an IFrame."""

@@ -21,6 +21,7 @@ from pathlib import Path
 from kata import data
 from kata.capstone import SETTING, CapstoneSetting, run_pipeline
 from kata.device import resolve_device
+from kata.paths import given_path
 from kata.proofs.variants import build_alternative
 
 THRESHOLD_PACKAGES = (["solutions"], ["tutorial_network", "sgd_momentum"])
@@ -42,7 +43,7 @@ def main(argv=None) -> int:
     parser.add_argument("--seeds", type=int, default=20)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--jobs", type=int, default=2, help="runs side by side (processes)")
-    parser.add_argument("--root", type=Path, default=data.mnist_root(),
+    parser.add_argument("--root", type=given_path, default=data.mnist_root(),
                         help="MNIST folder (default: $MNIST_ROOT or data)")
     args = parser.parse_args(argv)
     if not args.impl and not args.alternative:

@@ -32,6 +32,7 @@ from kata.gradebook.book import FORGED, REVIEW, Row
 from kata.gradebook.run import RECORD, row_of
 from kata.gradebook.run import main as class_main
 from kata.loop.notebook import build as build_notebook
+from kata.paths import given_path
 from kata.proofs.attacks import build_cheat
 from kata.proofs.cheats import CHEATS
 from kata.proofs.mistakes import MISTAKES
@@ -184,7 +185,7 @@ def main(argv=None) -> int:
         "and check the report ranks exactly those; print the class-scale figures.")
     parser.add_argument("--size", type=int, default=20)
     parser.add_argument("--jobs", type=int, default=None, help="as kata class (one per core)")
-    parser.add_argument("--out", type=Path, help="keep everything here (default: a temporary "
+    parser.add_argument("--out", type=given_path, help="keep everything here (default: a temporary "
                         "folder, removed unless --keep)")
     parser.add_argument("--keep", action="store_true")
     args = parser.parse_args(argv)

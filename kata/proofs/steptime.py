@@ -117,6 +117,18 @@ def kernel_lines(output: str) -> list[str]:
     return lines
 
 
+def forward_is_layers(model: nn.Module, layers: nn.Sequential) -> bool:
+    """Whether the network's forward pass is its Sequential's, which the timing runs alone."""
+    images = torch.randn(2, 1, 28, 28)
+    with torch.no_grad():
+        try:
+            return torch.equal(model.eval()(images), layers(images))
+        except RuntimeError:  # shapes that only forward's own code fits together
+            return False
+        finally:
+            model.train()
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="kata steptime", description=__doc__.splitlines()[0])
     parser.add_argument("--impl", default="solutions")
@@ -135,6 +147,11 @@ def main(argv=None) -> int:
     layers = getattr(model, "layers", None)
     if not isinstance(layers, nn.Sequential):
         print("kata steptime: the network keeps no nn.Sequential in self.layers", file=sys.stderr)
+        return 1
+    if not forward_is_layers(model, layers):
+        print(f"kata steptime: {args.impl}'s forward does more than run self.layers (it "
+              "reshapes between them, say), so they cannot be timed one after the other",
+              file=sys.stderr)
         return 1
     loss_fn, optimizer = step4.build_loss(), step4.build_optimizer(model)
     fuse(optimizer, device)

@@ -80,6 +80,19 @@ def test_steptime_times_every_layer_both_ways(capsys):
     assert "optimizer step" in shown and "images/s" in shown
 
 
+def test_steptime_says_why_it_cannot_time_a_forward_that_reshapes(tmp_path, monkeypatch,
+                                                                   capsys):
+    """Catches: `kata steptime --impl reshape_flatten` ending in a matrix-shape traceback:
+    it ran self.layers alone, without the view that forward does between them."""
+    from kata.proofs.steptime import main
+    from kata.proofs.variants import build_alternative
+
+    build_alternative(tmp_path, "reshape_flatten")
+    monkeypatch.syspath_prepend(str(tmp_path))
+    assert main(["--impl", "reshape_flatten", "--steps", "1", "--batch-size", "4"]) == 1
+    assert "forward does more than run self.layers" in capsys.readouterr().err
+
+
 @pytest.mark.skipif(os.name == "nt", reason="--kernels reads the C library's output: Linux, macOS")
 def test_steptime_lists_the_kernels_of_a_step(capsys):
     """Catches: `kata steptime --kernels` that loses oneDNN's output (printed by C code, not

@@ -12,6 +12,7 @@ from kata import cli
 from kata.demo.run import LineProgress
 from kata.loop import workspace
 from kata.loop.progress import wrapped
+from kata.testing import write_fake_mnist
 
 pytest_plugins = ["pytester"]
 
@@ -57,6 +58,22 @@ def test_a_command_outside_the_learners_install_names_the_install_it_needs(comma
         return
     assert done.returncode == 2 and "Traceback" not in done.stderr, done.stderr
     assert f"({missing} is missing): {install}" in done.stderr
+
+
+def test_a_relative_path_means_a_place_below_the_folder_it_was_typed_in(tmp_path):
+    """Catches: `kata demo --load base/model.pt` run outside the kata's folder answering "no
+    model at base/model.pt" for a file that is there: kata moves to the kata's folder to
+    run, and took the path from there."""
+    fake = write_fake_mnist(tmp_path / "mnist", train_count=20, test_count=10)
+    (tmp_path / "base").mkdir()
+    (tmp_path / "base" / "model.pt").write_bytes(b"not a state dict")
+    done = subprocess.run([sys.executable, "-m", "kata", "demo", "--load", "base/model.pt",
+                           "--root", str(fake), "--out", "out", "--device", "cpu"],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert done.returncode == 1, done.stderr
+    assert f"{tmp_path / 'base' / 'model.pt'} is not a readable PyTorch state dict" in \
+        done.stderr, f"the demo looked for base/model.pt elsewhere: {done.stderr}"
+    assert (tmp_path / "out").is_dir(), "--out out should be made where it was typed"
 
 
 def test_kata_test_is_make_test_the_quiet_run_with_the_board(fake_kata):

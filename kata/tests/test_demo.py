@@ -5,6 +5,7 @@ import os
 import platform
 import subprocess
 import sys
+import traceback
 from pathlib import Path
 
 import matplotlib.pyplot as plt
@@ -18,7 +19,7 @@ from kata.demo.evaluation import predict_and_score
 from kata.demo.inmemory import load_split
 from kata.demo.speed import channels_last, fuse, keep_freed_memory, side_by_side
 from kata.device import bfloat16_pays
-from kata.proofs.variants import alternative_names, build_alternative
+from kata.proofs.variants import alternative_names, build_alternative, build_package
 from kata.steps import load_step
 from kata.testing import write_fake_mnist
 from solutions.step3_network import DigitClassifier
@@ -83,7 +84,9 @@ def test_a_package_without_a_working_step_9_gets_every_figure_but_the_wild_digit
 def test_the_demo_trains_every_correct_alternative(fake_root, tmp_path, monkeypatch, name):
     """Catches: a speed-up of the demo that stops a correct package its tests pass. The
     demo's channels-last weights made a network that flattens with `x.view(x.size(0), -1)`
-    (alternatives/reshape_flatten) raise "view size is not compatible" in its first batch."""
+    (alternatives/reshape_flatten) raise "view size is not compatible" in its first batch;
+    and its batches, a bare generator, made a train_epoch that divides by
+    len(loader.dataset) (alternatives/dataset_length) raise AttributeError."""
     build_alternative(tmp_path, name)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", name) == 0, (
@@ -159,11 +162,16 @@ def test_the_fake_digits_are_learned(trained):
 
 
 def test_a_saved_model_evaluates_to_the_same_accuracy(fake_root, trained, tmp_path):
+    """Catches also: the metrics of a run that trained nothing claiming the epochs, the
+    training images and the precision of a training (`"epochs": 2` after --load)."""
     assert run_demo(fake_root, tmp_path, "--load", str(trained / "model.pt")) == 0
     again = json.loads((tmp_path / "metrics.json").read_text())
     first = json.loads((trained / "metrics.json").read_text())
     assert again["test_accuracy"] == first["test_accuracy"]
     assert again["history"] == [] and not (tmp_path / "losses.png").exists()
+    trained_nothing = {key: again[key] for key in ("epochs", "train_images", "precision")}
+    assert trained_nothing == {"epochs": 0, "train_images": 0, "precision": None}, (
+        f"--load trained nothing, but metrics.json says {trained_nothing}")
 
 
 def test_model_pt_is_a_state_dict_read_with_weights_only(trained):
@@ -171,11 +179,48 @@ def test_model_pt_is_a_state_dict_read_with_weights_only(trained):
     assert "layers.0.weight" in state
 
 
-def test_a_corrupt_model_pt_is_an_error_with_the_fix(fake_root, tmp_path, capsys):
+@pytest.mark.parametrize("content", [b"\x00" * 100, b"hello", b"abc"])
+def test_a_corrupt_model_pt_is_an_error_with_the_fix(fake_root, tmp_path, capsys, content):
+    """Catches: a file that is no state dict ending the demo in a traceback from inside
+    torch.load (a text file holding "hello" raised KeyError: 101, "abc" IndexError)."""
     bad = tmp_path / "model.pt"
-    bad.write_bytes(b"\x00" * 100)
+    bad.write_bytes(content)
     assert run_demo(fake_root, tmp_path / "out", "--load", str(bad)) == 1
     assert "make demo" in capsys.readouterr().err
+
+
+def test_an_out_that_cannot_be_a_folder_stops_the_demo_before_training(fake_root, tmp_path,
+                                                                        capsys):
+    """Catches: an --out naming a file, found only after the whole training, and shown as a
+    FileExistsError traceback."""
+    taken = tmp_path / "taken"
+    taken.write_text("not a folder")
+    assert run_demo(fake_root, taken, "--epochs", "1") == 1
+    printed = capsys.readouterr()
+    assert f"--out {taken}: cannot make that folder" in printed.err, printed.err
+    assert "epoch 1/1" not in printed.out, "the demo trained before it found --out unusable"
+
+
+def test_a_negative_seed_is_refused_at_once(fake_root, tmp_path, capsys):
+    """Catches: --seed -1 accepted, trained with, then failing in the wild digits' figure with
+    "expected non-negative integer", a message that names no option."""
+    with pytest.raises(SystemExit):
+        run_demo(fake_root, tmp_path, "--seed", "-1")
+    assert "--seed must be 0 or more" in capsys.readouterr().err
+
+
+def test_a_bug_in_the_learners_plots_keeps_its_traceback(fake_root, tmp_path, monkeypatch):
+    """Catches: a ValueError from a bug in the learner's step 8 shown as a bare "error: ..."
+    line, without the traceback that points at the line to fix (the demo's own errors,
+    a missing MNIST or a bad model.pt, are the ones shown so)."""
+    buggy = (KATA / "solutions" / "step8_visualization.py").read_text().replace(
+        '    """The training loss against the epoch."""\n',
+        '    """The training loss against the epoch."""\n'
+        '    raise ValueError("a bug in plot_losses")\n')
+    build_package(tmp_path, "buggy_step8", sources={"step8_visualization.py": buggy})
+    monkeypatch.syspath_prepend(str(tmp_path))
+    with pytest.raises(ValueError, match="a bug in plot_losses"):
+        run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", "buggy_step8")
 
 
 def test_an_unwritten_step_says_which(fake_root, tmp_path, capsys):
@@ -319,6 +364,21 @@ def test_what_the_copy_raises_is_raised_here(error):
 
     with pytest.raises(type(error), match=str(error)):
         side_by_side(lambda: [], there, CPU)
+
+
+def test_the_copys_error_shows_the_line_that_raised_it():
+    """Catches: a traceback that ends in side_by_side, without the lines of the learner's
+    code that raised in the forked copy (a step 8 save_figure with a bug showed only
+    `raise result` in kata/demo/speed.py)."""
+
+    def learners_save_figure():
+        raise ValueError("a learner's bug")
+
+    with pytest.raises(ValueError) as raised:
+        side_by_side(lambda: [], learners_save_figure, CPU)
+    shown = "".join(traceback.format_exception(raised.value))
+    assert ", in learners_save_figure\n" in shown, (
+        f"the traceback should show the frame of the function that raised:\n{shown}")
 
 
 @pytest.mark.skipif(not ON_LINUX, reason="the copy is forked on Linux only")

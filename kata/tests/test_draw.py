@@ -144,6 +144,23 @@ def test_without_a_model_it_says_how_to_make_one(tmp_path):
     assert "kata demo --impl exercises" in done.stderr and "no model at" in done.stderr
 
 
+def test_it_reads_the_model_of_an_ensemble(tmp_path):
+    """Catches: the model.pt of `kata demo --ensemble 2` refused by `kata draw` with "pass
+    --ensemble 2", an option kata draw does not have."""
+    from kata.demo.run import Ensemble
+    from kata.loop.draw import load_model
+    from solutions.step4_setup import build_model
+
+    torch.manual_seed(0)
+    saved = Ensemble([build_model(CPU), build_model(CPU)])
+    torch.save(saved.state_dict(), tmp_path / "model.pt")
+    model = load_model("solutions", tmp_path / "model.pt", CPU)
+    assert isinstance(model, Ensemble) and len(model.members) == 2
+    images = torch.randn(3, 1, 28, 28)
+    with torch.no_grad():
+        assert torch.allclose(model(images), saved.eval()(images)), "not the saved networks"
+
+
 def test_in_a_terminal_it_asks_before_training(tmp_path):
     """No model and a person at the keyboard: a y/N question; "n" trains nothing."""
     import pty

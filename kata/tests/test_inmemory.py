@@ -49,6 +49,23 @@ def test_batches_cover_every_sample_once(batch_size):
     assert seen.tolist() != list(range(50)), "a generator should shuffle the order"
 
 
+@pytest.mark.parametrize("count, batch_size, sizes", [
+    (50, 16, [16, 16, 16, 2]), (49, 16, [16, 16, 17]), (48, 16, [16, 16, 16]), (1, 16, [1]),
+    (3, 1, [1, 1, 1])])
+def test_the_batches_read_like_a_dataloader(count, batch_size, sizes):
+    """Catches: batches that a correct train_epoch cannot read as a DataLoader (it may divide
+    by len(loader.dataset) or count len(loader) batches), and a last batch of one image,
+    which BatchNorm cannot normalise while training (`--limit 2049` stopped the
+    batchnorm_dropout alternative with "Expected more than 1 value per channel")."""
+    split = InMemorySplit(torch.zeros(count, 1, 28, 28), torch.arange(count))
+    batches = split.batches(batch_size, torch.Generator().manual_seed(0))
+    served = [len(labels) for _, labels in batches]
+    assert served == sizes, f"{count} images in batches of {batch_size} came as {served}"
+    assert len(batches) == len(sizes), "len() should count the batches, as a DataLoader's does"
+    assert batches.dataset is split and len(batches.dataset) == count
+    assert batches.batch_size == batch_size
+
+
 def shuffled_order(split: InMemorySplit, seed: int) -> list[int]:
     generator = torch.Generator().manual_seed(seed)
     return torch.cat([labels for _, labels in split.batches(8, generator)]).tolist()

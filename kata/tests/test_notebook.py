@@ -9,6 +9,7 @@ every step is todo, and with one learner mistake planted the board shows that mi
 import json
 import os
 import re
+from pathlib import Path
 
 import nbformat
 import pytest
@@ -188,3 +189,35 @@ def test_a_cell_never_overwrites_work_the_notebook_did_not_save(tmp_path):
     path.write_text("my_work = 1\n")
     _, backup = save_cell(tmp_path, 3, "first = 1\n")
     assert backup is not None and backup.read_text() == "my_work = 1\n"
+
+
+@pytest.mark.parametrize("code, rewrites, shown", [
+    (0, ["predictions.png", "losses.png", "confusion.png"], ["predictions.png", "losses.png",
+                                                            "confusion.png"]),
+    (1, ["predictions.png"], []), (2, [], [])])
+def test_the_demo_cell_shows_the_figures_of_its_own_run(tmp_path, monkeypatch, code, rewrites,
+                                                         shown):
+    """Catches: `%kata demo` showing the figures an earlier run left in artifacts/: after a
+    run that failed (a bad model.pt, a step not written yet), and the wild digits of a run
+    whose step 9 is still a stub."""
+    import IPython.display
+
+    import kata.demo.run
+    from kata.loop.notebook import Notebook
+
+    out = tmp_path / "artifacts"
+    out.mkdir()
+    for name in ("predictions.png", "losses.png", "confusion.png", "wild_digits.png"):
+        (out / name).write_bytes(b"an earlier run's figure")
+        os.utime(out / name, ns=(10**18, 10**18))
+
+    def demo(argv):
+        for name in rewrites:
+            (out / name).write_bytes(b"this run's figure")
+        return code
+
+    displayed = []
+    monkeypatch.setattr(kata.demo.run, "main", demo)
+    monkeypatch.setattr(IPython.display, "display", lambda image: displayed.append(image))
+    Notebook(tmp_path).demo([])
+    assert [Path(image.filename).name for image in displayed] == shown
