@@ -31,6 +31,8 @@ def load_weights(model: nn.Module, path, device) -> nn.Module:
         raise FileNotFoundError(f"no model at {path}: {REMAKE}")
     try:
         state = torch.load(path, map_location=device, weights_only=True)
+    except OSError as error:  # there, but not to be read (permissions, a disk error)
+        raise ValueError(f"cannot read {path}: {error.strerror or error}") from error
     except Exception as error:  # whatever a file that is no state dict makes torch.load raise
         raise ValueError(
             f"{path} is not a readable PyTorch state dict (corrupt, cut short, or a whole "

@@ -39,6 +39,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kata import KataTodo, data
+from kata.demo import DemoError
 from kata.demo.checkpoint import load_weights, save_model
 from kata.demo.evaluation import (
     confusion_matrix,
@@ -104,19 +105,14 @@ def parse_args(argv=None) -> argparse.Namespace:
     return args
 
 
-class DemoError(Exception):
-    """A mistake whose message says what to do (no MNIST, a bad model.pt, a step 2 that
-    normalises otherwise, an --out that cannot be written): shown without a traceback."""
-
-
 @contextlib.contextmanager
-def explained(what: str = ""):
-    """Turn the FileNotFoundError and ValueError raised inside into a DemoError. Only around
-    the code that raises them on purpose: anywhere else they are bugs, whose traceback
-    shows the line to fix."""
+def explained(*kinds: type[Exception], what: str = ""):
+    """Turn the errors of these kinds raised inside into a DemoError, whose message is shown
+    without a traceback. Only around code that raises them on purpose, saying what to do:
+    anywhere else they are bugs, whose traceback shows the line to fix."""
     try:
         yield
-    except (FileNotFoundError, ValueError) as error:
+    except kinds as error:
         raise DemoError(f"{what}{error}") from error
 
 
@@ -352,7 +348,8 @@ def run(args: argparse.Namespace) -> dict:
     # loaded without the garbage collector, which skips it afterwards (kata/startup.py).
     with collector_paused():
         steps, device = load_steps(args)
-        with clock.phase("load data"), explained():
+        # No MNIST where it looks (the download's, or the package's load_mnist's, message).
+        with clock.phase("load data"), explained(FileNotFoundError):
             train_data, test_set, test_data = load_data(steps[2], args, device)
 
     networks = [steps[4].build_model(device) for _ in range(args.ensemble)]
@@ -362,7 +359,7 @@ def run(args: argparse.Namespace) -> dict:
     # One network stays bare, so that its model.pt loads into the learner's DigitClassifier.
     model = networks[0] if len(networks) == 1 else Ensemble(networks)
     if args.load:
-        with explained("--load: "):
+        with explained(FileNotFoundError, ValueError, what="--load: "):
             load_weights(model, args.load, device)
         print(f"loaded {args.load}")
         history = []

@@ -232,7 +232,7 @@ def main(argv=None) -> int:
                         help="grade everyone again, even those already graded")
     parser.add_argument("--assignment", help="which assignment of a Classroom 50 scores.json")
     parser.add_argument("--title", default="MNIST kata: class report")
-    parser.add_argument("--root", type=Path, default=Path("."), help="the kata's folder")
+    parser.add_argument("--root", type=given_path, default=Path("."), help="the kata's folder")
     parser.epilog = "Arguments after -- go to pytest in every grading (e.g. -- --step 3)."
     argv = sys.argv[1:] if argv is None else list(argv)
     pytest_args = argv[argv.index("--") + 1:] if "--" in argv else []

@@ -131,9 +131,9 @@ def main(argv=None) -> int:
     build_parser = commands.add_parser("build", help="write the autograder folder")
     build_parser.add_argument("dest", type=given_path)
     run_parser = commands.add_parser("run", help="grade one checkout (inside Classroom 50)")
-    run_parser.add_argument("--source", type=Path, required=True, help="the pristine kata")
-    run_parser.add_argument("--submission", type=Path, default=Path("."))
-    run_parser.add_argument("--result", type=Path, default=Path("result.json"))
+    run_parser.add_argument("--source", type=given_path, required=True, help="the pristine kata")
+    run_parser.add_argument("--submission", type=given_path, default=Path("."))
+    run_parser.add_argument("--result", type=given_path, default=Path("result.json"))
     run_parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
     args = parser.parse_args(argv)
     if args.command == "build":

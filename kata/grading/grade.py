@@ -95,7 +95,7 @@ def main(argv=None) -> int:
                         help="a folder or a .ipynb notebook (default: the package --impl)")
     parser.add_argument("--impl", default=os.environ.get("KATA_IMPL", "exercises"))
     parser.add_argument("--out", type=given_path, default=Path("reports"))
-    parser.add_argument("--root", type=Path, default=Path("."), help="the kata's folder")
+    parser.add_argument("--root", type=given_path, default=Path("."), help="the kata's folder")
     parser.add_argument("--hide", type=given_path, action="append", default=[],
                         help="a folder the learner's code must not see (other learners' "
                         "submissions, say); may be given more than once")

@@ -80,9 +80,9 @@ def main(argv=None) -> int:
     build_parser = commands.add_parser("build", help="write the autograder zip")
     build_parser.add_argument("dest", type=given_path)
     run_parser = commands.add_parser("run", help="grade one submission (inside Gradescope)")
-    run_parser.add_argument("--source", type=Path, default=Path("/autograder/source"))
-    run_parser.add_argument("--submission", type=Path, default=Path("/autograder/submission"))
-    run_parser.add_argument("--results", type=Path, default=Path("/autograder/results"))
+    run_parser.add_argument("--source", type=given_path, default=Path("/autograder/source"))
+    run_parser.add_argument("--submission", type=given_path, default=Path("/autograder/submission"))
+    run_parser.add_argument("--results", type=given_path, default=Path("/autograder/results"))
     run_parser.add_argument("pytest_args", nargs="*", help="after --: more pytest arguments")
     args = parser.parse_args(argv)
     if args.command == "build":

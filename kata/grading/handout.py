@@ -158,7 +158,7 @@ def main(argv=None) -> int:
         prog="kata handout", description="Copy the kata for learners: only the files the kata "
         "tracks, without its solutions and the instructor's tools.")
     parser.add_argument("dest", type=given_path, help="a new, empty folder outside the kata")
-    parser.add_argument("--root", type=Path, default=Path("."), help=argparse.SUPPRESS)
+    parser.add_argument("--root", type=given_path, default=Path("."), help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     try:
         dest = make_handout(args.root, args.dest)

@@ -235,7 +235,8 @@ def train_first(impl: str, path: Path) -> bool:
         return False
     from kata.demo.run import main as demo
 
-    return demo(["--impl", impl, "--out", str(path.parent)]) == 0 and path.is_file()
+    # Absolute: the demo takes a relative --out from the folder `kata draw` was typed in.
+    return demo(["--impl", impl, "--out", str(path.parent.absolute())]) == 0 and path.is_file()
 
 
 def serve_in_background(reader: Reader, port: int = 0) -> DrawServer:

@@ -44,6 +44,20 @@ def test_a_corrupt_file_is_named_with_the_fix(tmp_path, content):
         load_weights(DigitClassifier(), path, CPU)
 
 
+def test_a_file_that_cannot_be_read_says_why(tmp_path, monkeypatch):
+    """Catches: a model.pt that is there but cannot be read (its permissions, a disk error)
+    called corrupt, when remaking it would not help."""
+    path = tmp_path / "model.pt"
+    path.write_bytes(b"whatever")
+
+    def refused(*args, **kwargs):
+        raise PermissionError(13, "Permission denied")
+
+    monkeypatch.setattr(torch, "load", refused)
+    with pytest.raises(ValueError, match=r"cannot read .*model\.pt: Permission denied"):
+        load_weights(DigitClassifier(), path, CPU)
+
+
 def test_a_file_cut_short_is_named_with_the_fix(saved):
     _, path = saved
     path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])

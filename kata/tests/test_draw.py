@@ -161,6 +161,26 @@ def test_it_reads_the_model_of_an_ensemble(tmp_path):
         assert torch.allclose(model(images), saved.eval()(images)), "not the saved networks"
 
 
+def test_a_model_trained_from_a_subfolder_is_saved_where_kata_draw_looks(tmp_path,
+                                                                          monkeypatch):
+    """Catches: `cd exercises && kata draw`, answered "y", training a model into
+    exercises/artifacts while kata draw looks in the kata's artifacts/: the demo takes a
+    relative --out from the folder the command was typed in."""
+    import kata.demo.run
+    from kata.loop.draw import MODEL, train_first
+    from kata.paths import typed_in
+
+    written_to = []
+    monkeypatch.setattr(kata.demo.run, "main",
+                        lambda argv: written_to.append(kata.demo.run.parse_args(argv).out) or 1)
+    monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+    monkeypatch.setattr("builtins.input", lambda question: "y")
+    with typed_in(tmp_path / "exercises"):
+        train_first("solutions", MODEL)
+    assert written_to == [MODEL.parent.absolute()], (
+        f"kata draw looks for {MODEL.absolute()}; the demo would save to {written_to}")
+
+
 def test_in_a_terminal_it_asks_before_training(tmp_path):
     """No model and a person at the keyboard: a y/N question; "n" trains nothing."""
     import pty

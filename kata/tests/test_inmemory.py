@@ -5,6 +5,7 @@ import types
 import pytest
 import torch
 
+from kata.demo import DemoError
 from kata.demo.inmemory import InMemorySplit, load_split, random_affine
 from kata.testing import MNIST_MEAN, MNIST_STD, write_fake_mnist
 from solutions import step2_dataset
@@ -35,7 +36,7 @@ def test_limit_keeps_the_first_images(fake_root):
 def test_a_step_2_with_other_constants_is_refused(fake_root):
     wrong = types.SimpleNamespace(load_mnist=step2_dataset.load_mnist,
                                   MNIST_MEAN=0.5, MNIST_STD=0.5)
-    with pytest.raises(ValueError, match="make test STEP=2"):
+    with pytest.raises(DemoError, match="make test STEP=2"):
         load_split(wrong, fake_root, train=True, device=CPU)
 
 
