@@ -157,7 +157,7 @@ class ForkedTraceback(Exception):
     """Where an error raised in side_by_side's forked copy came from, as text."""
 
     def __str__(self) -> str:
-        return f"\n{self.args[0]}"
+        return f"raised in the copy of this process that drew the other figures:\n{self.args[0]}"
 
 
 def _run_in_copy(there: Callable[[], list], writer: int) -> None:
