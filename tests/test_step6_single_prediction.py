@@ -12,7 +12,14 @@ from grader_checks import graders_check_test_for
 from hypothesis import example, given
 from hypothesis import strategies as st
 
-from kata.testing import LinearNet, PixelReader, TensorDigits, image_predicted_as, unmoved
+from kata.testing import (
+    LinearNet,
+    PixelReader,
+    TensorDigits,
+    image_predicted_as,
+    observe,
+    unmoved,
+)
 
 ACCEPTED_SHAPES = [(28, 28), (1, 28, 28), (1, 1, 28, 28)]
 REJECTED_SHAPES = [(2, 1, 28, 28), (3, 28, 28), (1, 1, 1, 28, 28), (784,), (28, 27)]
@@ -109,11 +116,15 @@ def test_predict_image_returns_the_digit_with_the_highest_score(step6, device, d
 
 
 def test_predict_image_probability_is_the_softmax_of_the_predicted_digit(step6, device):
-    """Catches: returning the raw logit, or the probability of another digit, instead of softmax."""
+    """Catches: returning the raw logit, or another number in [0, 1] (a sigmoid, a softmax over
+    dim 0, another digit's probability) instead of the softmax of the predicted digit."""
     model = LinearNet().to(device)
     image = torch.rand(1, 28, 28, generator=torch.Generator().manual_seed(6))
     _, probability = step6.predict_image(model, image, device)
     _, expected = expected_prediction(model, image, device)
+    with torch.no_grad():
+        largest_logit = float(model(image.reshape(1, 1, 28, 28).to(device)).max())
+    observe(probability=float(probability), largest_logit=largest_logit)
     assert 0.0 <= probability <= 1.0, (
         f"predict_image: the probability {probability} is outside [0, 1] -- is it a raw logit? "
         "Turn the logits into probabilities with torch.softmax(logits, dim=1)"

@@ -163,18 +163,18 @@ class ForkedTraceback(Exception):
 def _run_in_copy(there: Callable[[], list], writer: int) -> None:
     """side_by_side's forked copy: run there() and send back its outcome, then end at once
     (this process's exit handlers belong to the original)."""
-    printed = io.StringIO()
+    printed, where = io.StringIO(), ""
     try:
         torch.set_num_threads(1)  # the other core is the original's
         with contextlib.redirect_stdout(printed):
-            outcome = (True, there(), "")
+            succeeded, result = True, there()
     except BaseException as error:  # everything goes back, to be raised there
-        outcome = (False, error, traceback.format_exc())
+        succeeded, result, where = False, error, traceback.format_exc()
     try:
-        report = pickle.dumps((*outcome[:2], printed.getvalue(), outcome[2]))
+        report = pickle.dumps((succeeded, result, printed.getvalue(), where))
     except Exception as error:  # an exception that does not pickle goes back as words
-        report = pickle.dumps((False, RuntimeError(f"{outcome[1]!r} ({error})"),
-                               printed.getvalue(), outcome[2]))
+        report = pickle.dumps((False, RuntimeError(f"{result!r} ({error})"),
+                               printed.getvalue(), where))
     with os.fdopen(writer, "wb") as pipe:
         pipe.write(report)
     flush_output()

@@ -69,6 +69,11 @@ def near(value, target: float, tolerance: float = 1e-3) -> bool:
     return value is not None and abs(float(value) - target) <= tolerance
 
 
+def returned_the_logit(facts: dict) -> bool:
+    """Evidence of step 6: predict_image's probability is the largest raw logit."""
+    return near(facts["probability"], facts["largest_logit"], 1e-5)
+
+
 def crashed(text: str, kind: str | None = None) -> Callable[[dict], bool]:
     """Evidence test: the test crashed (with `kind`), the message holding `text`."""
     return lambda facts: (text in facts.get("crash_message", "")
@@ -264,7 +269,12 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               crashed("a Tensor with 10 elements cannot be converted to Scalar")),
     diagnosis(6, "raw-logit", "test_predict_image_probability_is_the_softmax_of_the_predicted_"
               "digit", "predict_image returns the largest raw score, not a probability: take "
-              "torch.softmax(logits, dim=1) first"),
+              "torch.softmax(logits, dim=1) first", lambda facts: returned_the_logit(facts)),
+    diagnosis(6, "not-softmax", "test_predict_image_probability_is_the_softmax_of_the_predicted_"
+              "digit", "predict_image returns a number between 0 and 1, but not the softmax's "
+              "probability of the predicted digit (a sigmoid? a softmax over dim 0, the batch?): "
+              "return torch.softmax(logits, dim=1) at the predicted digit",
+              lambda facts: 0 <= facts["probability"] <= 1 and not returned_the_logit(facts)),
     diagnosis(6, "no-shape-check", "test_predict_image_rejects_other_shapes_naming_them",
               "predict_image reshapes any input quietly, a batch or 784 loose pixels too: "
               "raise ValueError for shapes other than (28, 28), (1, 28, 28), (1, 1, 28, 28)"),

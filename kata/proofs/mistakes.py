@@ -197,6 +197,9 @@ MISTAKES = (
             (".max(dim=1)", ".max(dim=0)")),
     mistake(6, "raw-logit", "returns the largest raw logit instead of its softmax probability",
             ("torch.softmax(logits, dim=1).max(dim=1)", "logits.max(dim=1)")),
+    mistake(6, "not-softmax", "returns a sigmoid of the largest logit, in [0, 1] but not the "
+            "softmax's probability",
+            ("torch.softmax(logits, dim=1).max(dim=1)", "torch.sigmoid(logits).max(dim=1)")),
     mistake(6, "no-shape-check", "any shape is reshaped quietly, 784 pixels or a batch of 2",
             ("if tuple(image.shape) not in IMAGE_SHAPES:", "if False:")),
     mistake(6, "image-not-moved", "the image is never moved to the model's device",
