@@ -13,9 +13,10 @@ are decoded and normalised once into a tensor on the device (kata/inmemory.py), 
 one-cycle learning-rate schedule lets two epochs go far, and on a CPU that computes in
 bfloat16 natively the forward pass does (mixed precision).
 
-Writes to artifacts/: model.pt (a state dict), predictions.png, losses.png, confusion.png,
-wild_digits.png (once step 9 is written: digits written large, dark on white, off-centre,
-read before and after its to_mnist) and metrics.json (every figure printed, for `make bench`).
+Writes to artifacts/: model.pt (a state dict), predictions.png and losses.png (once step 8 is
+written), confusion.png, wild_digits.png (once step 9 is written: digits written large, dark
+on white, off-centre, read before and after its to_mnist) and metrics.json (every figure
+printed, for `make bench`).
 """
 
 import argparse
@@ -378,18 +379,32 @@ def run(args: argparse.Namespace) -> dict:
         steps[8] = load_step(args.impl, 8)
 
     def save_plot(fig, name: str) -> Path:
-        path = steps[8].save_figure(fig, args.out / name)
+        try:
+            path = steps[8].save_figure(fig, args.out / name)
+        except KataTodo:  # the demo's own figures wait for no step
+            path = args.out / name
+            fig.savefig(path)
         plt.close(fig)  # pyplot keeps every figure open until closed
         return path
+
+    def step8_figure(name: str, draw) -> Path | None:
+        """One of the package's step 8 figures; while step 8 is not written, a line says so
+        and the run goes on (the model, the demo's figures and the metrics stand)."""
+        try:
+            return save_plot(draw(), name)
+        except KataTodo as todo:
+            print(f"{name}: no figure until step 8 is written ({todo}); "
+                  "`kata test 8` shows what is left")
+            return None
 
     def package_figures() -> list[Path | None]:  # and the model
         indices = shown_indices(predictions, test_data.labels)
         return [
             save_model(model, args.out / "model.pt"),
-            save_plot(steps[8].plot_predictions(model, test_set, device, indices=indices,
-                                                count=len(indices)), "predictions.png"),
-            save_plot(steps[8].plot_losses([r["loss"] for r in history]), "losses.png")
-            if history else None,
+            step8_figure("predictions.png", lambda: steps[8].plot_predictions(
+                model, test_set, device, indices=indices, count=len(indices))),
+            step8_figure("losses.png", lambda: steps[8].plot_losses(
+                [r["loss"] for r in history])) if history else None,
         ]
 
     def demo_figures() -> list[Path | None]:

@@ -58,26 +58,34 @@ FLAT_TO_MNIST = ((KATA / "solutions" / "step9_your_digits.py").read_text()
                  "    return reference_to_mnist(image).reshape(28, 28)\n")
 
 
-@pytest.mark.parametrize("package, step9, said", [
-    ("stub_step9", (KATA / "exercises" / "step9_your_digits.py").read_text(),
-     "no figure until step 9"),
-    ("flat_step9", FLAT_TO_MNIST,
-     "your to_mnist returned a tensor of shape (28, 28), not (1, 1, 28, 28); `kata test 9` "
-     "shows what to fix"),
+@pytest.mark.parametrize("package, sources, said, not_drawn", [
+    ("stub_step9", {"step9_your_digits.py": (KATA / "exercises" / "step9_your_digits.py")
+                    .read_text()},
+     ["no figure until step 9"], {"wild_digits.png"}),
+    ("flat_step9", {"step9_your_digits.py": FLAT_TO_MNIST},
+     ["your to_mnist returned a tensor of shape (28, 28), not (1, 1, 28, 28); `kata test 9` "
+      "shows what to fix"], {"wild_digits.png"}),
+    ("stub_step8", {"step8_visualization.py": (KATA / "exercises" / "step8_visualization.py")
+                    .read_text()},
+     ["predictions.png: no figure until step 8 is written (Step 8: draw a grid",
+      "losses.png: no figure until step 8 is written (Step 8: plot the losses",
+      "`kata test 8` shows what is left"], {"predictions.png", "losses.png"}),
 ])
-def test_a_package_without_a_working_step_9_gets_every_figure_but_the_wild_digits(
-        fake_root, tmp_path, monkeypatch, capsys, package, step9, said):
+def test_a_package_without_a_working_step_8_or_9_gets_every_other_artifact(
+        fake_root, tmp_path, monkeypatch, capsys, package, sources, said, not_drawn):
     """Catches: a step 9 not written yet, or written but wrong (its to_mnist flattens the
     image), stopping the demo after training with an error from inside the network and
-    without its metrics; one line says why there is no figure, and the run goes on."""
-    from kata.proofs.variants import build_package
-
-    build_package(tmp_path, package, sources={"step9_your_digits.py": step9})
+    without its metrics; and a step 8 not written yet stopping it after training with only
+    model.pt saved, though the demo's own figures (drawn without step 8) and the metrics need
+    no step 8. One line says why each figure is missing, and the run goes on."""
+    build_package(tmp_path, package, sources=sources)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", package) == 0
-    assert said in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    missing = [line for line in said if line not in printed]
+    assert not missing, f"the demo did not say {missing}; it printed:\n{printed}"
     written = {path.name for path in (tmp_path / "out").iterdir()}
-    assert written == set(ARTIFACTS) - {"wild_digits.png"}
+    assert written == set(ARTIFACTS) - not_drawn, f"the demo wrote {sorted(written)}"
 
 
 @pytest.mark.parametrize("name", alternative_names())
