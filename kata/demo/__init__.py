@@ -7,3 +7,12 @@ class DemoError(Exception):
     """A mistake whose message says what to do (no MNIST, a bad model.pt, a step 2 that
     normalises otherwise, an --out that cannot be written): the demo shows it as one line
     and ends, without a traceback."""
+
+
+def described(value) -> str:
+    """What a learner's function returned, in words: 'None', 'a tuple', 'a numpy.ndarray'."""
+    if value is None:
+        return "None"
+    kind = type(value)
+    library = "" if kind.__module__ == "builtins" else kind.__module__.split(".")[0] + "."
+    return f"a {library}{kind.__name__}"

@@ -40,7 +40,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from kata import KataTodo, data
-from kata.demo import DemoError
+from kata.demo import DemoError, described
 from kata.demo.checkpoint import load_weights, save_model
 from kata.demo.evaluation import (
     confusion_matrix,
@@ -58,6 +58,8 @@ from kata.startup import collector_paused
 from kata.steps import load_step
 
 TARGET_ACCURACY = 0.99
+STEP8_FIGURES = ("predictions.png", "losses.png")  # the package's own
+WILD_FIGURE = "wild_digits.png"
 FIRST_DIGITS_SHOWN, MISTAKES_SHOWN = 12, 6
 
 
@@ -375,36 +377,47 @@ def run(args: argparse.Namespace) -> dict:
 
     with collector_paused():
         import matplotlib.pyplot as plt
+        from matplotlib.figure import Figure
 
         steps[8] = load_step(args.impl, 8)
 
     def save_plot(fig, name: str) -> Path:
+        """The figure saved with the package's save_figure, or while that is a stub with
+        matplotlib's savefig (the demo's own figures wait for no step)."""
         try:
             path = steps[8].save_figure(fig, args.out / name)
-        except KataTodo:  # the demo's own figures wait for no step
+        except KataTodo as todo:
             path = args.out / name
             fig.savefig(path)
+            if name in STEP8_FIGURES:
+                print(f"{name}: saved with matplotlib's savefig, as your save_figure is not "
+                      f"written yet ({todo})")
         plt.close(fig)  # pyplot keeps every figure open until closed
         return path
 
-    def step8_figure(name: str, draw) -> Path | None:
-        """One of the package's step 8 figures; while step 8 is not written, a line says so
-        and the run goes on (the model, the demo's figures and the metrics stand)."""
+    def step8_figure(name: str, function: str, *arguments, **options) -> Path | None:
+        """One of the package's step 8 figures, drawn by its `function`. While that is a
+        stub, or when it returns no Figure, a line says so and the run goes on (the model,
+        the demo's figures and the metrics stand); a bug it raises stops the run."""
         try:
-            return save_plot(draw(), name)
+            figure = getattr(steps[8], function)(*arguments, **options)
         except KataTodo as todo:
-            print(f"{name}: no figure until step 8 is written ({todo}); "
-                  "`kata test 8` shows what is left")
-            return None
+            return not_drawn(args.out, name, f"no figure until step 8 is written ({todo}); "
+                             "`kata test 8` shows what is left")
+        if not isinstance(figure, Figure):
+            return not_drawn(args.out, name,
+                             f"no figure: your {function} returned {described(figure)}, not a "
+                             "matplotlib Figure; `kata test 8` shows what to fix")
+        return save_plot(figure, name)
 
     def package_figures() -> list[Path | None]:  # and the model
         indices = shown_indices(predictions, test_data.labels)
         return [
             save_model(model, args.out / "model.pt"),
-            step8_figure("predictions.png", lambda: steps[8].plot_predictions(
-                model, test_set, device, indices=indices, count=len(indices))),
-            step8_figure("losses.png", lambda: steps[8].plot_losses(
-                [r["loss"] for r in history])) if history else None,
+            step8_figure("predictions.png", "plot_predictions", model, test_set, device,
+                         indices=indices, count=len(indices)),
+            step8_figure("losses.png", "plot_losses", [r["loss"] for r in history])
+            if history else None,
         ]
 
     def demo_figures() -> list[Path | None]:
@@ -451,12 +464,19 @@ def wild_figure(args, model, test_set, device, save_plot) -> Path | None:
         figure = wild_digits(load_step(args.impl, 9), model, test_set.data, test_set.targets,
                              device, seed=args.seed)
     except KataTodo:
-        print("wild digits: no figure until step 9 (your own handwriting) is written")
-        return None
+        return not_drawn(args.out, WILD_FIGURE,
+                         "no figure until step 9 (your own handwriting) is written")
     except ToMnistFailed as failed:  # the rest of the run (model, figures, metrics) stands
-        print(f"wild digits: no figure: {failed}; `kata test 9` shows what to fix")
-        return None
-    return save_plot(figure, "wild_digits.png")
+        return not_drawn(args.out, WILD_FIGURE,
+                         f"no figure: {failed}; `kata test 9` shows what to fix")
+    return save_plot(figure, WILD_FIGURE)
+
+
+def not_drawn(out: Path, name: str, why: str) -> None:
+    """Say why the figure `name` was not drawn; an earlier run's file of that name goes, so
+    that the folder holds this run's figures only."""
+    (out / name).unlink(missing_ok=True)
+    print(f"{name}: {why}")
 
 
 def print_summary(metrics: dict, saved: list[Path]) -> None:

@@ -136,21 +136,28 @@ def side_by_side(here: Callable[[], list], there: Callable[[], list],
     os.close(writer)
     try:
         mine = here()
-    finally:
-        with os.fdopen(reader, "rb") as pipe:
-            report = pipe.read()
-        _, status = os.waitpid(child, 0)
-    if not report:
-        raise RuntimeError(f"the process drawing the other figures ended with status {status} "
-                           "and no result")
-    succeeded, result, printed, where = pickle.loads(report)
-    print(printed, end="")
+    finally:  # what the copy printed is printed even when here() raised
+        succeeded, result, where = _outcome_of_copy(reader, child)
     if not succeeded:
         # As concurrent.futures does: the copy's traceback, which holds the lines of the
         # learner's code that raised, is shown as the cause of the error raised here.
         result.__cause__ = ForkedTraceback(where)
         raise result
     return mine + result
+
+
+def _outcome_of_copy(reader: int, child: int) -> tuple:
+    """Wait for side_by_side's copy; print what it printed, and return whether it succeeded,
+    what it returned or raised, and where it raised."""
+    with os.fdopen(reader, "rb") as pipe:
+        report = pipe.read()
+    _, status = os.waitpid(child, 0)
+    if not report:
+        raise RuntimeError(f"the process drawing the other figures ended with status {status} "
+                           "and no result")
+    succeeded, result, printed, where = pickle.loads(report)
+    print(printed, end="")
+    return succeeded, result, where
 
 
 class ForkedTraceback(Exception):

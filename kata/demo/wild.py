@@ -10,6 +10,7 @@ import numpy as np
 import torch
 
 from kata import KataTodo
+from kata.demo import described
 from kata.testing import IMAGE_SIZE, brightness, make_wild, plain_resize
 
 SHOWN = 8
@@ -36,9 +37,7 @@ def prepared(step9, page) -> torch.Tensor:
                             f"large, dark on white: {error}") from error
     expected = (1, 1, IMAGE_SIZE, IMAGE_SIZE)
     if not isinstance(image, torch.Tensor):
-        kind = type(image)
-        library = "" if kind.__module__ == "builtins" else kind.__module__.split(".")[0] + "."
-        raise ToMnistFailed(f"your to_mnist returned a {library}{kind.__name__}, not a "
+        raise ToMnistFailed(f"your to_mnist returned {described(image)}, not a "
                             f"torch.Tensor of shape {expected}")
     if tuple(image.shape) != expected:
         raise ToMnistFailed(f"your to_mnist returned a tensor of shape {tuple(image.shape)}, "
