@@ -10,9 +10,10 @@ class DemoError(Exception):
 
 
 def described(value) -> str:
-    """What a learner's function returned, in words: 'None', 'a tuple', 'a numpy.ndarray'."""
+    """What a learner's function returned, in words: 'None', 'an int', 'a numpy.ndarray'."""
     if value is None:
         return "None"
     kind = type(value)
-    library = "" if kind.__module__ == "builtins" else kind.__module__.split(".")[0] + "."
-    return f"a {library}{kind.__name__}"
+    name = kind.__name__ if kind.__module__ == "builtins" else \
+        f"{kind.__module__.split('.')[0]}.{kind.__name__}"
+    return f"{'an' if name[0] in 'aeiou' else 'a'} {name}"

@@ -395,28 +395,31 @@ def run(args: argparse.Namespace) -> dict:
         plt.close(fig)  # pyplot keeps every figure open until closed
         return path
 
-    def step8_figure(name: str, function: str, *arguments, **options) -> Path | None:
+    def step8_figure(name: str, function, *arguments, **options) -> Path | None:
         """One of the package's step 8 figures, drawn by its `function`. While that is a
         stub, or when it returns no Figure, a line says so and the run goes on (the model,
         the demo's figures and the metrics stand); a bug it raises stops the run."""
         try:
-            figure = getattr(steps[8], function)(*arguments, **options)
+            figure = function(*arguments, **options)
         except KataTodo as todo:
             return not_drawn(args.out, name, f"no figure until step 8 is written ({todo}); "
                              "`kata test 8` shows what is left")
         if not isinstance(figure, Figure):
             return not_drawn(args.out, name,
-                             f"no figure: your {function} returned {described(figure)}, not a "
-                             "matplotlib Figure; `kata test 8` shows what to fix")
+                             f"no figure: your {function.__name__} returned "
+                             f"{described(figure)}, not a matplotlib Figure; `kata test 8` "
+                             "shows what to fix")
         return save_plot(figure, name)
 
     def package_figures() -> list[Path | None]:  # and the model
         indices = shown_indices(predictions, test_data.labels)
         return [
             save_model(model, args.out / "model.pt"),
-            step8_figure("predictions.png", "plot_predictions", model, test_set, device,
+            step8_figure("predictions.png", steps[8].plot_predictions, model, test_set, device,
                          indices=indices, count=len(indices)),
-            step8_figure("losses.png", "plot_losses", [r["loss"] for r in history])
+            # With --load nothing was trained: a losses.png already there stays (most often
+            # the curve of the model loaded, from the run that saved it).
+            step8_figure("losses.png", steps[8].plot_losses, [r["loss"] for r in history])
             if history else None,
         ]
 

@@ -136,8 +136,12 @@ def side_by_side(here: Callable[[], list], there: Callable[[], list],
     os.close(writer)
     try:
         mine = here()
-    finally:  # what the copy printed is printed even when here() raised
-        succeeded, result, where = _outcome_of_copy(reader, child)
+    except BaseException:
+        # What the copy printed is printed, but this half's error is the one to show.
+        with contextlib.suppress(Exception):
+            _outcome_of_copy(reader, child)
+        raise
+    succeeded, result, where = _outcome_of_copy(reader, child)
     if not succeeded:
         # As concurrent.futures does: the copy's traceback, which holds the lines of the
         # learner's code that raised, is shown as the cause of the error raised here.
