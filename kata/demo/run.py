@@ -60,6 +60,7 @@ from kata.steps import load_step
 TARGET_ACCURACY = 0.99
 STEP8_FIGURES = ("predictions.png", "losses.png")  # the package's own
 WILD_FIGURE = "wild_digits.png"
+ARTIFACTS = ("model.pt", *STEP8_FIGURES, "confusion.png", WILD_FIGURE, "metrics.json")
 FIRST_DIGITS_SHOWN, MISTAKES_SHOWN = 12, 6
 
 
@@ -128,6 +129,10 @@ def writable_folder(out: Path) -> Path:
         raise DemoError(f"--out {out}: cannot make that folder ({error.strerror})") from error
     if not os.access(out, os.W_OK | os.X_OK):
         raise DemoError(f"--out {out}: that folder cannot be written to")
+    for name in ARTIFACTS:
+        if (out / name).is_dir():
+            raise DemoError(f"--out {out}: {out / name} is a folder, and the demo writes its "
+                            f"{name} there; move that folder away or choose another --out")
     return out
 
 
@@ -381,18 +386,23 @@ def run(args: argparse.Namespace) -> dict:
 
         steps[8] = load_step(args.impl, 8)
 
-    def save_plot(fig, name: str) -> Path:
+    def save_plot(fig, name: str) -> Path | None:
         """The figure saved with the package's save_figure, or while that is a stub with
-        matplotlib's savefig (the demo's own figures wait for no step)."""
+        matplotlib's savefig (the demo's own figures wait for no step). The file written,
+        not what save_figure returned, says whether it was saved."""
+        path = args.out / name
+        path.unlink(missing_ok=True)  # so that the file found afterwards is this run's
         try:
-            path = steps[8].save_figure(fig, args.out / name)
+            steps[8].save_figure(fig, path)
         except KataTodo as todo:
-            path = args.out / name
             fig.savefig(path)
             if name in STEP8_FIGURES:
                 print(f"{name}: saved with matplotlib's savefig, as your save_figure is not "
                       f"written yet ({todo})")
         plt.close(fig)  # pyplot keeps every figure open until closed
+        if not path.is_file():
+            return not_drawn(args.out, name, f"not saved: your save_figure wrote no file at "
+                             f"{path}; `kata test 8` shows what to fix")
         return path
 
     def step8_figure(name: str, function, *arguments, **options) -> Path | None:

@@ -25,8 +25,8 @@ from kata.steps import load_step
 from kata.testing import write_fake_mnist
 from solutions.step3_network import DigitClassifier
 
-ARTIFACTS = ("model.pt", "predictions.png", "losses.png", "confusion.png", "wild_digits.png",
-             "metrics.json")
+FIGURES = ("predictions.png", "losses.png", "confusion.png", "wild_digits.png")
+ARTIFACTS = ("model.pt", *FIGURES, "metrics.json")
 
 
 @pytest.fixture(scope="module")
@@ -82,6 +82,13 @@ STUB_STEP9 = (KATA / "exercises" / "step9_your_digits.py").read_text()
                        "def save_figure(fig, path):\n    raise KataTodo('Step 8: save it.')\n"},
      ["predictions.png: saved with matplotlib's savefig, as your save_figure is not written "
       "yet (Step 8: save it.)", "losses.png: saved with matplotlib's savefig"], set()),
+    ("unreturned_step8", {"step8_visualization.py": STEP8 + "\n\ndef save_figure(fig, path):"
+                                                           "\n    fig.savefig(path)\n"},
+     [], set()),
+    ("nowhere_step8", {"step8_visualization.py": STEP8 + "\n\ndef save_figure(fig, path):"
+                                                        "\n    return Path(path)\n"},
+     [f"{name}: not saved: your save_figure wrote no file at " for name in FIGURES],
+     set(FIGURES)),
 ])
 def test_a_package_without_a_working_step_8_or_9_gets_every_other_artifact(
         fake_root, tmp_path, monkeypatch, capsys, package, sources, said, not_drawn):
@@ -90,9 +97,11 @@ def test_a_package_without_a_working_step_8_or_9_gets_every_other_artifact(
     without its metrics; a step 8 not written yet stopping it after training with only
     model.pt saved, though the demo's own figures (drawn without step 8) and the metrics need
     no step 8; a plot_predictions that returns None shown as an AttributeError in the
-    learner's save_figure, or as "not written" (a KataTodo caught too widely); and a
-    save_figure not written yet passed over in silence, the learner's figures saved anyway.
-    One line says what happened to each figure, and the run goes on."""
+    learner's save_figure, or as "not written" (a KataTodo caught too widely); a
+    save_figure not written yet passed over in silence, the learner's figures saved anyway;
+    a save_figure that saves but returns no path (its figures missing from the "saved:"
+    line), or returns the path but writes no file (listed as saved all the same). One line
+    says what happened to each figure, the run goes on, and "saved:" lists what is there."""
     build_package(tmp_path, package, sources=sources)
     monkeypatch.syspath_prepend(str(tmp_path))
     assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", package) == 0
@@ -104,6 +113,10 @@ def test_a_package_without_a_working_step_8_or_9_gets_every_other_artifact(
         f"one line per figure not drawn as usual, and no other; the demo printed:\n{printed}")
     written = {path.name for path in (tmp_path / "out").iterdir()}
     assert written == set(ARTIFACTS) - not_drawn, f"the demo wrote {sorted(written)}"
+    saved = next(line for line in printed.splitlines() if line.startswith("saved:"))
+    listed = {Path(path).name for path in saved.removeprefix("saved:").strip().split(", ")}
+    assert listed == written, (f"the line {saved!r} lists {sorted(listed)}, but the folder "
+                               f"holds {sorted(written)}")
 
 
 def test_a_figure_not_drawn_leaves_no_earlier_runs_file(trained, fake_root, tmp_path,
@@ -240,6 +253,18 @@ def test_an_out_that_cannot_be_a_folder_stops_the_demo_before_training(fake_root
     assert run_demo(fake_root, taken, "--epochs", "1") == 1
     printed = capsys.readouterr()
     assert f"--out {taken}: cannot make that folder" in printed.err, printed.err
+    assert "epoch 1/1" not in printed.out, "the demo trained before it found --out unusable"
+
+
+def test_a_folder_named_like_an_artifact_stops_the_demo_before_training(fake_root, tmp_path,
+                                                                       capsys):
+    """Catches: an --out holding a folder named predictions.png, found only after the whole
+    training, and shown as an IsADirectoryError traceback from inside matplotlib."""
+    out = tmp_path / "out"
+    (out / "predictions.png").mkdir(parents=True)
+    assert run_demo(fake_root, out, "--epochs", "1") == 1
+    printed = capsys.readouterr()
+    assert f"{out / 'predictions.png'} is a folder" in printed.err, printed.err
     assert "epoch 1/1" not in printed.out, "the demo trained before it found --out unusable"
 
 
