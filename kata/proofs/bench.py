@@ -125,6 +125,15 @@ def cpu_description(cpuinfo: str | None = None, environ=os.environ) -> str:
             + (f"; PyTorch limited by {limits}" if limits else ""))
 
 
+def python_description(environ=os.environ) -> str:
+    """The Python a figure comes from, and whether it writes .pyc files: where it does not
+    (PYTHONDONTWRITEBYTECODE, set in some containers), every run compiles the kata's modules
+    and pytest rewrites Hypothesis's anew, which a learner's machine does once."""
+    written = ("not written (PYTHONDONTWRITEBYTECODE is set)"
+               if environ.get("PYTHONDONTWRITEBYTECODE") else "written")
+    return f"{sys.version.split()[0]}, .pyc files {written}"
+
+
 def kata_test(python: str, root: Path, step: int, warm: bool) -> float:
     """Wall seconds of `kata test STEP --impl solutions`, as a learner runs it: cold (a fresh
     pytest, the imports every time) or forked from the warm server."""
@@ -241,6 +250,7 @@ def main(argv=None) -> int:
     args = parser.parse_args(argv)
 
     print(f"CPU: {cpu_description()}", flush=True)
+    print(f"Python: {python_description()}", flush=True)
     if args.repeats > 0:
         compare(args)
     if not args.no_feedback:

@@ -67,6 +67,18 @@ def test_every_figure_says_which_cpu_it_comes_from():
     assert limited.endswith("PyTorch limited by ATEN_CPU_CAPABILITY=avx2, ONEDNN_MAX_CPU_ISA=AVX2")
 
 
+def test_every_figure_says_whether_python_writes_pyc_files():
+    """Catches: figures taken where Python writes no .pyc files (PYTHONDONTWRITEBYTECODE, as
+    in some containers) passed off as a learner's: there every run compiles the kata's
+    modules and pytest rewrites Hypothesis's anew (a warm `kata test 1` took 0.83 s against
+    0.40 s with them written, on the Intel Xeon of 2026-12-05)."""
+    from kata.proofs.bench import python_description
+
+    assert python_description({}).endswith(", .pyc files written")
+    assert python_description({"PYTHONDONTWRITEBYTECODE": "1"}).endswith(
+        ".pyc files not written (PYTHONDONTWRITEBYTECODE is set)")
+
+
 def test_steptime_times_every_layer_both_ways(capsys):
     """Catches: a profile that leaves a layer out, or that cannot say where backward goes
     (the figures behind the reference network's design, docs/speed.md)."""
