@@ -393,17 +393,20 @@ def run(args: argparse.Namespace) -> dict:
         path = args.out / name
         path.unlink(missing_ok=True)  # so that the file found afterwards is this run's
         try:
-            steps[8].save_figure(fig, path)
+            returned = steps[8].save_figure(fig, path)
         except KataTodo as todo:
             fig.savefig(path)
+            returned = path
             if name in STEP8_FIGURES:
                 print(f"{name}: saved with matplotlib's savefig, as your save_figure is not "
                       f"written yet ({todo})")
         plt.close(fig)  # pyplot keeps every figure open until closed
-        if not path.is_file():
-            return not_drawn(args.out, name, f"not saved: your save_figure wrote no file at "
-                             f"{path}; `kata test 8` shows what to fix")
-        return path
+        if path.is_file():
+            return path
+        elsewhere = isinstance(returned, (str, os.PathLike)) and Path(returned).is_file()
+        return not_drawn(args.out, name, f"not saved at {path}: your save_figure wrote "
+                         + (f"{returned} instead" if elsewhere else "no file there")
+                         + "; `kata test 8` shows what to fix")
 
     def step8_figure(name: str, function, *arguments, **options) -> Path | None:
         """One of the package's step 8 figures, drawn by its `function`. While that is a

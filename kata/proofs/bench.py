@@ -127,8 +127,9 @@ def cpu_description(cpuinfo: str | None = None, environ=os.environ) -> str:
 
 def python_description(environ=os.environ) -> str:
     """The Python a figure comes from, and whether it writes .pyc files: where it does not
-    (PYTHONDONTWRITEBYTECODE, set in some containers), every run compiles the kata's modules
-    and pytest rewrites Hypothesis's anew, which a learner's machine does once."""
+    (PYTHONDONTWRITEBYTECODE, set in some containers) and none were written before, every run
+    compiles the kata's modules and pytest rewrites Hypothesis's anew, which a learner's
+    machine does once."""
     written = ("not written (PYTHONDONTWRITEBYTECODE is set)"
                if environ.get("PYTHONDONTWRITEBYTECODE") else "written")
     return f"{sys.version.split()[0]}, .pyc files {written}"

@@ -69,9 +69,9 @@ def test_every_figure_says_which_cpu_it_comes_from():
 
 def test_every_figure_says_whether_python_writes_pyc_files():
     """Catches: figures taken where Python writes no .pyc files (PYTHONDONTWRITEBYTECODE, as
-    in some containers) passed off as a learner's: there every run compiles the kata's
-    modules and pytest rewrites Hypothesis's anew (a warm `kata test 1` took 0.83 s against
-    0.40 s with them written, on the Intel Xeon of 2026-12-05)."""
+    in some containers) passed off as a learner's: where none were written before, every run
+    compiles the kata's modules and pytest rewrites Hypothesis's anew (a warm `kata test 1`
+    took 0.83 s, against 0.40 s once they had been written, on the Xeon of 2026-12-05)."""
     from kata.proofs.bench import python_description
 
     assert python_description({}).endswith(", .pyc files written")

@@ -87,52 +87,48 @@ STUB_STEP9 = (KATA / "exercises" / "step9_your_digits.py").read_text()
      [], set()),
     ("nowhere_step8", {"step8_visualization.py": STEP8 + "\n\ndef save_figure(fig, path):"
                                                         "\n    return Path(path)\n"},
-     [f"{name}: not saved: your save_figure wrote no file at " for name in FIGURES],
+     [f"{name}: not saved at " for name in FIGURES]
+     + ["your save_figure wrote no file there; `kata test 8` shows what to fix"],
+     set(FIGURES)),
+    ("elsewhere_step8", {"step8_visualization.py": STEP8 + "\n\ndef save_figure(fig, path):"
+                         "\n    beside = Path(path).parent.parent / Path(path).name"
+                         "\n    fig.savefig(beside)\n    return beside\n"},
+     [f"{name}: not saved at " for name in FIGURES]
+     + [f"/{name} instead; `kata test 8` shows what to fix" for name in FIGURES],
      set(FIGURES)),
 ])
 def test_a_package_without_a_working_step_8_or_9_gets_every_other_artifact(
-        fake_root, tmp_path, monkeypatch, capsys, package, sources, said, not_drawn):
+        trained, fake_root, tmp_path, monkeypatch, capsys, package, sources, said, not_drawn):
     """Catches: a step 9 not written yet, or written but wrong (its to_mnist flattens the
     image), stopping the demo after training with an error from inside the network and
     without its metrics; a step 8 not written yet stopping it after training with only
     model.pt saved, though the demo's own figures (drawn without step 8) and the metrics need
     no step 8; a plot_predictions that returns None shown as an AttributeError in the
-    learner's save_figure, or as "not written" (a KataTodo caught too widely); a
-    save_figure not written yet passed over in silence, the learner's figures saved anyway;
-    a save_figure that saves but returns no path (its figures missing from the "saved:"
-    line), or returns the path but writes no file (listed as saved all the same). One line
-    says what happened to each figure, the run goes on, and "saved:" lists what is there."""
+    learner's save_figure, or as "not written" (a KataTodo caught too widely); a save_figure
+    not written yet passed over in silence, the learner's figures saved anyway; a
+    save_figure that saves but returns no path (its figures missing from the "saved:" line),
+    returns the path but writes no file, or writes somewhere else; and, each run starting
+    from a folder that holds an earlier run's files (`make demo`, then `make demo
+    IMPL=exercises`), those files left beside this run's model or listed as its own. One
+    line says what happened to each figure, the run goes on, and "saved:" lists the files
+    this run wrote."""
+    out = tmp_path / "out"
+    shutil.copytree(trained, out)  # an earlier run's files, every one
     build_package(tmp_path, package, sources=sources)
     monkeypatch.syspath_prepend(str(tmp_path))
-    assert run_demo(fake_root, tmp_path / "out", "--epochs", "1", "--impl", package) == 0
+    assert run_demo(fake_root, out, "--epochs", "1", "--impl", package) == 0
     printed = capsys.readouterr().out
     missing = [line for line in said if line not in printed]
     assert not missing, f"the demo did not say {missing}; it printed:\n{printed}"
     figures = [line for line in printed.splitlines() if ".png: " in line]
     assert len(figures) == sum(".png: " in line for line in said), (
         f"one line per figure not drawn as usual, and no other; the demo printed:\n{printed}")
-    written = {path.name for path in (tmp_path / "out").iterdir()}
+    written = {path.name for path in out.iterdir()}
     assert written == set(ARTIFACTS) - not_drawn, f"the demo wrote {sorted(written)}"
     saved = next(line for line in printed.splitlines() if line.startswith("saved:"))
     listed = {Path(path).name for path in saved.removeprefix("saved:").strip().split(", ")}
     assert listed == written, (f"the line {saved!r} lists {sorted(listed)}, but the folder "
                                f"holds {sorted(written)}")
-
-
-def test_a_figure_not_drawn_leaves_no_earlier_runs_file(trained, fake_root, tmp_path,
-                                                       monkeypatch):
-    """Catches: `make demo` (the reference) then `make demo IMPL=exercises` with steps 8 and
-    9 not written: the line says "no figure", yet the folder still shows the reference's
-    predictions.png, losses.png and wild_digits.png beside this run's model and metrics."""
-    out = tmp_path / "out"
-    shutil.copytree(trained, out)
-    build_package(tmp_path, "stubs_8_9", sources={"step8_visualization.py": STUB_STEP8,
-                                                   "step9_your_digits.py": STUB_STEP9})
-    monkeypatch.syspath_prepend(str(tmp_path))
-    assert run_demo(fake_root, out, "--epochs", "1", "--impl", "stubs_8_9") == 0
-    written = {path.name for path in out.iterdir()}
-    assert written == {"model.pt", "confusion.png", "metrics.json"}, (
-        f"after a run that drew none of them, the folder holds {sorted(written)}")
 
 
 @pytest.mark.parametrize("name", alternative_names())
