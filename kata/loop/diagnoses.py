@@ -269,7 +269,7 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               crashed("a Tensor with 10 elements cannot be converted to Scalar")),
     diagnosis(6, "raw-logit", "test_predict_image_probability_is_the_softmax_of_the_predicted_"
               "digit", "predict_image returns the largest raw score, not a probability: take "
-              "torch.softmax(logits, dim=1) first", lambda facts: returned_the_logit(facts)),
+              "torch.softmax(logits, dim=1) first", returned_the_logit),
     diagnosis(6, "not-softmax", "test_predict_image_probability_is_the_softmax_of_the_predicted_"
               "digit", "predict_image returns a number between 0 and 1, but not the softmax's "
               "probability of the predicted digit (a sigmoid? a softmax over dim 0, the batch?): "
