@@ -7,6 +7,7 @@ import platform
 import sys
 
 import pytest
+import torch
 
 from kata.proofs.bench import spread, summary_row, timed_run
 
@@ -154,3 +155,42 @@ def test_kernel_lines_read_onednn_and_mkl_verbose_output():
     assert "MKL SGEMM" in lines[3] and "T,N,128,128,1568" in lines[3] and "0.885 ms" in lines[3]
     assert "N,N,1568,128,128" in lines[4] and "1500.000 ms" in lines[4], lines[4]
     assert lines[5] == "  2 reorders (layout changes), 0.008 ms"
+
+
+def test_the_baseline_reads_the_images_as_the_recipe_does(tmp_path):
+    """Catches: a baseline that is not pytorch/examples' recipe on a CPU, where the recipe's
+    loaders get no options, so its batches come in the dataset's order: shuffling them there
+    changes the epochs the baseline needs to 99%, which every speed-up is measured against.
+    On an accelerator the recipe shuffles both loaders with one persistent worker."""
+    from torch.utils.data import RandomSampler, SequentialSampler
+
+    from kata.proofs.baseline import recipe_loaders
+    from kata.testing import write_fake_mnist
+
+    root = write_fake_mnist(tmp_path)
+    for loader, batch_size in zip(recipe_loaders(root, torch.device("cpu")), (64, 1000)):
+        assert isinstance(loader.sampler, SequentialSampler), (
+            "on a CPU the recipe's DataLoader gets no shuffle=True: the images come in order")
+        assert (loader.batch_size, loader.num_workers, loader.pin_memory) == (batch_size, 0,
+                                                                               False)
+    for loader in recipe_loaders(root, torch.device("cuda")):
+        assert isinstance(loader.sampler, RandomSampler)
+        assert (loader.num_workers, loader.persistent_workers, loader.pin_memory) == (1, True,
+                                                                                      True)
+
+
+def test_the_baseline_writes_what_the_bench_reads(tmp_path):
+    """Catches: a baseline whose metrics.json lacks what `make bench` times it by (its clock's
+    start, the time it reached the target), or whose epoch loss is not a mean per image."""
+    from kata.proofs.baseline import main
+    from kata.testing import write_fake_mnist
+
+    root = write_fake_mnist(tmp_path / "mnist", train_count=128, test_count=32)
+    out = tmp_path / "baseline.json"
+    assert main(["--root", str(root), "--out", str(out), "--epochs", "2", "--stop-at", "0",
+                 "--device", "cpu"]) == 0
+    metrics = json.loads(out.read_text())
+    assert len(metrics["history"]) == 1, "--stop-at 0 is reached after the first epoch"
+    assert metrics["seconds_to_target"] == metrics["history"][0]["seconds"] > 0
+    assert metrics["clock_started_unix"] > 0 and metrics["train_images_per_second"] > 0
+    assert 0 < metrics["history"][0]["loss"] < 10, metrics["history"]
