@@ -156,12 +156,13 @@ def test_predict_batch_matches_the_models_own_argmax(step7, device, count, seed)
 
 
 def test_accuracy_is_the_fraction_that_agree(step7):
-    """Catches: returning the number of correct predictions instead of the fraction."""
+    """Catches: returning the number of correct predictions, or a percentage, instead of
+    the fraction."""
     result = step7.accuracy(torch.tensor([1, 2, 3, 4]), torch.tensor([1, 2, 3, 0]))
     observe(fraction=float(result))
     assert result == 0.75, (
-        f"accuracy: 3 right out of 4 gave {result}; expected 0.75 "
-        "-- divide the number that agree by the number of predictions"
+        f"accuracy: 3 right out of 4 gave {result}; expected 0.75, the fraction that agree "
+        "-- the number that agree divided by the number of predictions, not times 100"
     )
 
 

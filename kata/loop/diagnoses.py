@@ -309,6 +309,10 @@ CATALOGUE: tuple[Diagnosis, ...] = (
     diagnosis(7, "accuracy-count", "test_accuracy_is_the_fraction_that_agree",
               "3 right out of 4 gave {fraction:g}: accuracy counts, it does not divide by the "
               "number of predictions", lambda facts: facts["fraction"] == 3),
+    diagnosis(7, "accuracy-percent", "test_accuracy_is_the_fraction_that_agree",
+              "3 right out of 4 gave {fraction:g}: a percentage; accuracy is the fraction "
+              "that agree, between 0 and 1 (0.75 here): leave out the * 100",
+              lambda facts: near(facts["fraction"], 75.0)),
     diagnosis(7, "accuracy-tensor", "test_accuracy_returns_a_python_float",
               "accuracy returns a {returned}: end with .item()",
               lambda facts: facts["returned"] == "Tensor"),

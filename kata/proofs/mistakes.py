@@ -224,6 +224,8 @@ MISTAKES = (
             ("model(images.to(device))", "model(images)")),
     mistake(7, "accuracy-count", "accuracy returns how many agree, not the fraction",
             (".float().mean().item()", ".sum().item()")),
+    mistake(7, "accuracy-percent", "accuracy returns a percentage, not the fraction",
+            (".float().mean().item()", ".float().mean().item() * 100")),
     mistake(7, "accuracy-tensor", "accuracy returns a tensor",
             (".float().mean().item()", ".float().mean()")),
     mistake(7, "mean-of-batch-accuracies", "evaluate averages the batch accuracies",
