@@ -120,19 +120,35 @@ def explained(*kinds: type[Exception], what: str = ""):
         raise DemoError(f"{what}{error}") from error
 
 
-def writable_folder(out: Path) -> Path:
-    """--out, made before training, so that a path that cannot hold the results stops the
-    demo at once instead of after the training."""
+def artifacts_written(args: argparse.Namespace) -> tuple[str, ...]:
+    """The files this run writes in --out. With --load nothing is trained: no losses.png,
+    and no model.pt over the very file it loads (the same weights)."""
+    if not args.load:
+        return ARTIFACTS
+    ours = args.out / "model.pt"
+    reloaded = ours.is_file() and args.load.is_file() and ours.samefile(args.load)
+    return tuple(name for name in ARTIFACTS
+                 if name != "losses.png" and not (reloaded and name == "model.pt"))
+
+
+def writable_folder(out: Path, names: tuple[str, ...]) -> Path:
+    """--out, made before training, so that a path that cannot hold the files `names` stops
+    the demo at once instead of after the training."""
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as error:
         raise DemoError(f"--out {out}: cannot make that folder ({error.strerror})") from error
     if not os.access(out, os.W_OK | os.X_OK):
         raise DemoError(f"--out {out}: that folder cannot be written to")
-    for name in ARTIFACTS:
-        if (out / name).is_dir():
-            raise DemoError(f"--out {out}: {out / name} is a folder, and the demo writes its "
+    for name in names:
+        path = out / name
+        if path.is_dir():
+            raise DemoError(f"--out {out}: {path} is a folder, and the demo writes its "
                             f"{name} there; move that folder away or choose another --out")
+        if path.is_file() and not os.access(path, os.W_OK):
+            raise DemoError(f"--out {out}: {path} is read-only, and the demo writes a new "
+                            f"{name} there; make it writable, move it away or choose "
+                            "another --out")
     return out
 
 
@@ -351,7 +367,8 @@ def load_data(step2, args: argparse.Namespace, device: torch.device):
 def run(args: argparse.Namespace) -> dict:
     clock = Clock()
     keep_freed_memory()
-    writable_folder(args.out)
+    written = artifacts_written(args)
+    writable_folder(args.out, written)
     # What is loaded before training (torch, the steps, the data) lives to the end: it is
     # loaded without the garbage collector, which skips it afterwards (kata/startup.py).
     with collector_paused():
@@ -427,13 +444,13 @@ def run(args: argparse.Namespace) -> dict:
     def package_figures() -> list[Path | None]:  # and the model
         indices = shown_indices(predictions, test_data.labels)
         return [
-            save_model(model, args.out / "model.pt"),
+            save_model(model, args.out / "model.pt") if "model.pt" in written else None,
             step8_figure("predictions.png", steps[8].plot_predictions, model, test_set, device,
                          indices=indices, count=len(indices)),
             # With --load nothing was trained: a losses.png already there stays (most often
             # the curve of the model loaded, from the run that saved it).
             step8_figure("losses.png", steps[8].plot_losses, [r["loss"] for r in history])
-            if history else None,
+            if "losses.png" in written else None,
         ]
 
     def demo_figures() -> list[Path | None]:

@@ -264,6 +264,50 @@ def test_a_folder_named_like_an_artifact_stops_the_demo_before_training(fake_roo
     assert "epoch 1/1" not in printed.out, "the demo trained before it found --out unusable"
 
 
+def as_for_a_user(monkeypatch, read_only: Path) -> None:
+    """Make `read_only` read-only, and where the tests run as root, whom permissions do not
+    stop, have os.access answer for it as it would for any other user."""
+    read_only.chmod(0o444)
+    if hasattr(os, "geteuid") and os.geteuid() == 0:
+        real_access = os.access
+        monkeypatch.setattr(os, "access", lambda path, mode, **options: (
+            not mode & os.W_OK if Path(path) == read_only
+            else real_access(path, mode, **options)))
+
+
+def test_a_read_only_artifact_stops_the_demo_before_training(fake_root, tmp_path, capsys,
+                                                             monkeypatch):
+    """Catches: a model.pt made read-only (to keep a good model) found only after the whole
+    training, as a PermissionError traceback from inside torch.save."""
+    out = tmp_path / "out"
+    out.mkdir()
+    kept = out / "model.pt"
+    kept.write_bytes(b"a model worth keeping")
+    as_for_a_user(monkeypatch, kept)
+    assert run_demo(fake_root, out, "--epochs", "1") == 1
+    printed = capsys.readouterr()
+    assert f"{kept} is read-only" in printed.err, printed.err
+    assert "epoch 1/1" not in printed.out, "the demo trained before it found model.pt read-only"
+    assert kept.read_bytes() == b"a model worth keeping"
+
+
+def test_load_leaves_alone_what_it_does_not_write(fake_root, trained, tmp_path, capsys,
+                                                  monkeypatch):
+    """Catches: --load, which trains nothing, refusing an --out whose losses.png is a folder
+    (it draws no losses.png), or a read-only model.pt that is the very file it loads (it
+    would only write the same weights back)."""
+    out = tmp_path / "out"
+    (out / "losses.png").mkdir(parents=True)
+    kept = out / "model.pt"
+    shutil.copy(trained / "model.pt", kept)
+    as_for_a_user(monkeypatch, kept)
+    assert run_demo(fake_root, out, "--load", str(kept)) == 0, capsys.readouterr().err
+    saved = capsys.readouterr().out.splitlines()[-1]
+    assert saved.startswith("saved:") and "model.pt" not in saved, (
+        f"--load of {kept} wrote it again: {saved}")
+    assert (out / "losses.png").is_dir() and (out / "confusion.png").is_file()
+
+
 def test_a_negative_seed_is_refused_at_once(fake_root, tmp_path, capsys):
     """Catches: --seed -1 accepted, trained with, then failing in the wild digits' figure with
     "expected non-negative integer", a message that names no option."""
