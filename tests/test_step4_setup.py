@@ -152,7 +152,10 @@ def test_build_loss_averages_over_the_batch(step4):
 
 
 def test_build_optimizer_returns_an_optimizer(step4):
-    """build_optimizer returns a torch.optim.Optimizer."""
+    """build_optimizer returns a torch.optim.Optimizer.
+
+    Catches: the optimizer given model.parameters without its brackets, the method rather
+    than the parameters it returns (Adam then raises "'method' object is not iterable")."""
     optimizer = step4.build_optimizer(SmallConvNet())
     assert isinstance(optimizer, torch.optim.Optimizer), (
         f"build_optimizer returned a {type(optimizer).__name__}: return an optimizer such as "

@@ -198,6 +198,15 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "updates another network's (a new DigitClassifier()?), so this one never "
               "learns; give it model.parameters()",
               when=lambda facts: facts["left_out"] == facts["parameters"] > 0),
+    diagnosis(4, "parameters-not-called",
+              ("test_build_optimizer_returns_an_optimizer",
+               "test_build_optimizer_covers_every_parameter",
+               "test_build_optimizer_uses_the_given_learning_rate",
+               "test_build_optimizer_defaults_to_lr_0_001",
+               "test_build_optimizer_step_changes_every_parameter"),
+              "your optimizer was given a method, not what it returns: write "
+              "model.parameters(), with the brackets that call it",
+              crashed("'method' object is not iterable", "TypeError")),
     diagnosis(4, "lr-ignored", "test_build_optimizer_uses_the_given_learning_rate",
               "build_optimizer ignores its lr argument and uses a number of its own: pass "
               "lr=lr"),

@@ -141,6 +141,8 @@ MISTAKES = (
             ("nn.CrossEntropyLoss()", 'nn.CrossEntropyLoss(reduction="sum")')),
     mistake(4, "first-layer-only", "the optimizer over the first layer's parameters only",
             ("model.parameters()", "model.layers[0].parameters()")),
+    mistake(4, "parameters-not-called", "the optimizer given the method model.parameters, "
+            "not the parameters it returns", ("model.parameters()", "model.parameters")),
     mistake(4, "another-model", "the optimizer over a new network's parameters, not the model's",
             ("Adam(model.parameters()", "Adam(DigitClassifier().parameters()")),
     mistake(4, "lr-ignored", "the optimizer ignores lr (a hard-coded 1e-3)",
