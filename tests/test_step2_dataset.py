@@ -57,7 +57,9 @@ def test_mnist_mean_and_std_are_the_training_set_values(step2):
 
 
 def test_build_transform_gives_a_float32_tensor_with_one_channel(step2):
-    """Catches: a tensor without the channel dimension, (28, 28) instead of (1, 28, 28)."""
+    """Catches: a tensor without the channel dimension, (28, 28) instead of (1, 28, 28), and
+    Normalize before ToTensor (or without it), which then gets the PIL image and raises
+    "img should be Tensor Image"."""
     image = transformed(step2, pixel_ramp())
     assert isinstance(image, torch.Tensor), (
         f"build_transform() made a {type(image).__name__}; start it with transforms.ToTensor()")

@@ -97,7 +97,8 @@ def fit_for(step5, device, count: int = 20, **options) -> list[float]:
 
 
 def test_train_step_returns_python_float(step5, device):
-    """Catches: returning `loss`, a tensor that keeps the whole graph alive, not loss.item()."""
+    """Catches: returning `loss`, a tensor that keeps the whole graph alive, not loss.item(),
+    or loss.item without its brackets, the method (train_epoch then crashes multiplying it)."""
     model = LinearNet().to(device)
     images, labels = digits_batch(8, device)
     loss = step5.train_step(model, images, labels, nn.CrossEntropyLoss(), sgd(model, lr=0.1))

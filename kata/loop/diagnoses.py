@@ -128,6 +128,17 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "a white pixel became {white:.1f} = (255 - 0.1307) / 0.3081: your pixels were "
               "still 0..255 when normalised; ToTensor() scales them to [0, 1] first",
               lambda facts: near(facts["white"], (255 - MEAN) / STD, 0.5)),
+    diagnosis(2, "normalize-before-totensor",
+              ("test_build_transform_gives_a_float32_tensor_with_one_channel",
+               "test_build_transform_maps_black_to_minus_0_4242",
+               "test_build_transform_maps_white_to_2_8215",
+               "test_build_transform_uses_mnist_mean_and_std",
+               "test_load_mnist_items_are_image_tensors_and_int_labels",
+               "test_load_mnist_applies_build_transform"),
+              "a transform that works on tensors (Normalize) was given the PIL image itself: "
+              "put transforms.ToTensor() first in the Compose, so that the ones after it get "
+              "a tensor",
+              crashed("Got <class 'PIL.Image.Image'>", "TypeError")),
     diagnosis(2, "train-ignored", "test_load_mnist_returns_the_asked_for_torchvision_mnist",
               "load_mnist(train=False) still gave the training set: pass train=train on to "
               "datasets.MNIST"),
@@ -238,6 +249,10 @@ CATALOGUE: tuple[Diagnosis, ...] = (
     diagnosis(5, "returns-loss-tensor", "test_train_step_returns_python_float",
               "train_step returns the loss {returned} (which keeps the whole graph alive); "
               "return loss.item()", lambda facts: facts["returned"] == "Tensor"),
+    diagnosis(5, "item-not-called", "test_train_step_returns_python_float",
+              "train_step returns loss.item, the method, not the number it gives: call it, "
+              "return loss.item()",
+              lambda facts: facts["returned"] in ("builtin_function_or_method", "method")),
     diagnosis(5, "float-labels", ("test_train_step_returns_python_float",
                                   "test_train_step_clears_old_gradients"),
               "the labels reach the loss as floats: CrossEntropyLoss takes integer class "

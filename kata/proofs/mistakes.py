@@ -101,6 +101,9 @@ MISTAKES = (
             ("transforms.ToTensor(),",
              "transforms.PILToTensor(),\n"
              "            transforms.Lambda(lambda image: image.float()),")),
+    mistake(2, "normalize-before-totensor", "Normalize before ToTensor, so it gets a PIL image",
+            ("            transforms.ToTensor(),\n", ""),
+            ("(MNIST_STD,)),\n", "(MNIST_STD,)),\n            transforms.ToTensor(),\n")),
     mistake(2, "train-ignored", "load_mnist always loads the training set",
             ("train=train", "train=True")),
     mistake(2, "no-transform", "the dataset without transform=, so items are PIL images",
@@ -170,6 +173,8 @@ MISTAKES = (
             ("loss.backward()\n", "loss.backward()\n    optimizer.zero_grad()\n")),
     mistake(5, "returns-loss-tensor", "returns the loss tensor instead of loss.item()",
             ("return loss.item()", "return loss")),
+    mistake(5, "item-not-called", "returns loss.item, the method, instead of calling it",
+            ("return loss.item()", "return loss.item")),
     mistake(5, "float-labels", "labels.float() for CrossEntropyLoss",
             ("loss_fn(model(images), labels)", "loss_fn(model(images), labels.float())")),
     mistake(5, "no-train-mode", "train_epoch forgets model.train()",
