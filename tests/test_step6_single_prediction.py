@@ -16,6 +16,7 @@ from kata.testing import (
     LinearNet,
     PixelReader,
     TensorDigits,
+    UnmovedTensor,
     image_predicted_as,
     observe,
     unmoved,
@@ -34,6 +35,8 @@ class StrictPixelReader(PixelReader):
 
     def forward(self, x):
         shape = tuple(x.shape)
+        # What the board names: an image that is no batch, or one that was never moved.
+        observe(model_input_shape=shape, model_input_unmoved=isinstance(x, UnmovedTensor))
         assert len(shape) == 4 and shape[1:] == (1, 28, 28), (
             f"the model got a tensor of shape {shape}, but a network takes a batch "
             "(N, 1, 28, 28) -- reshape the image to (1, 1, 28, 28) before calling the model"
@@ -72,7 +75,8 @@ def test_predict_image_returns_python_int_and_float(step6, device):
 
 @pytest.mark.parametrize("shape", ACCEPTED_SHAPES, ids=str)
 def test_predict_image_accepts_every_single_image_shape(step6, device, shape):
-    """Catches: handling only one of the shapes (28, 28), (1, 28, 28) and (1, 1, 28, 28)."""
+    """Catches: handling only one of the shapes (28, 28), (1, 28, 28) and (1, 1, 28, 28), or
+    none: the image handed to the model as it came, without the batch dimension."""
     model = StrictPixelReader().to(device)
     image = image_predicted_as(7)
     answer = step6.predict_image(model, image.reshape(shape), device)

@@ -303,7 +303,20 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "predict_image reshapes any input quietly, a batch or 784 loose pixels too: "
               "raise ValueError for shapes other than (28, 28), (1, 28, 28), (1, 1, 28, 28)"),
     diagnosis(6, "image-not-moved", "test_predict_image_moves_the_image_to_the_device",
-              "the image reaches the model without .to(device)"),
+              "the image reaches the model without .to(device)",
+              lambda facts: facts["model_input_unmoved"]),
+    diagnosis(6, "no-batch-dimension",
+              ("test_predict_image_returns_python_int_and_float",
+               "test_predict_image_accepts_every_single_image_shape",
+               "test_predict_image_returns_the_digit_with_the_highest_score",
+               "test_predict_image_runs_in_eval_mode_without_gradients",
+               "test_predict_image_moves_the_image_to_the_device",
+               "test_check_single_compares_prediction_with_label",
+               "test_check_single_returns_int_int_bool"),
+              "predict_image gives the model the image as it came, shape {model_input_shape}: "
+              "a network takes a batch (N, 1, 28, 28), so reshape one image to (1, 1, 28, 28) "
+              "first",
+              lambda facts: len(facts["model_input_shape"]) != 4),
     diagnosis(6, "check-single-swapped", "test_check_single_compares_prediction_with_label",
               "check_single returns the true label where the prediction belongs: return "
               "(predicted, true, agree) in that order"),

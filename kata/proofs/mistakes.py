@@ -211,6 +211,8 @@ MISTAKES = (
             ("if tuple(image.shape) not in IMAGE_SHAPES:", "if False:")),
     mistake(6, "image-not-moved", "the image is never moved to the model's device",
             (".to(device))", ")")),
+    mistake(6, "no-batch-dimension", "the image handed to the model without the batch "
+            "dimension", ("image.reshape(1, 1, 28, 28).to(device)", "image.to(device)")),
     mistake(6, "check-single-swapped", "check_single returns the true label first",
             ("return predicted, int(label),", "return int(label), predicted,")),
     mistake(6, "tensor-label", "check_single returns the label as the dataset gave it",
