@@ -29,6 +29,15 @@ def observe(**facts) -> None:
     OBSERVED.update(facts)
 
 
+def as_number(value) -> float | None:
+    """`value` as a float where it is one number (an int, a float, a one-element tensor), for
+    observe(); None for anything else, so that the test's own assertion reports it."""
+    try:
+        return float(value)
+    except (TypeError, ValueError, RuntimeError):
+        return None
+
+
 def crash_facts(error: BaseException) -> dict:
     """An exception as evidence: its type, first message line, and the innermost frame in a
     step module of the package under test (e.g. "DigitClassifier.forward"), so that failures

@@ -16,6 +16,7 @@ from kata.testing import (
     PixelReader,
     TensorDigits,
     UnmovedTensor,
+    as_number,
     image_predicted_as,
     observe,
     unmoved,
@@ -159,7 +160,7 @@ def test_accuracy_is_the_fraction_that_agree(step7):
     """Catches: returning the number of correct predictions, or a percentage, instead of
     the fraction."""
     result = step7.accuracy(torch.tensor([1, 2, 3, 4]), torch.tensor([1, 2, 3, 0]))
-    observe(fraction=float(result))
+    observe(fraction=as_number(result))
     assert result == 0.75, (
         f"accuracy: 3 right out of 4 gave {result}; expected 0.75, the fraction that agree "
         "-- the number that agree divided by the number of predictions, not times 100"
@@ -208,9 +209,21 @@ def evaluate_loader() -> DataLoader:
     return DataLoader(dataset, batch_size=EVALUATE_BATCH_SIZE)
 
 
+def evaluate_batches() -> list[tuple[int, int]]:
+    """(right, samples) of each batch of evaluate_loader()."""
+    pairs = list(zip(EVALUATE_PREDICTED, EVALUATE_LABELS))
+    batches = [pairs[i:i + EVALUATE_BATCH_SIZE] for i in range(0, len(pairs), EVALUATE_BATCH_SIZE)]
+    return [(sum(p == label for p, label in batch), len(batch)) for batch in batches]
+
+
 def test_evaluate_counts_every_sample_not_every_batch(step7, device):
-    """Catches: averaging per-batch accuracies, which overweights the short last batch."""
+    """Catches: averaging per-batch accuracies, which overweights the short last batch, or
+    dividing the correct predictions by the number of batches instead of samples."""
     result = step7.evaluate(PixelReader().to(device), evaluate_loader(), device)
+    batches = evaluate_batches()
+    right = sum(count for count, _ in batches)
+    observe(returned=as_number(result), batches=len(batches), right=right,
+            mean_of_batch_accuracies=sum(count / size for count, size in batches) / len(batches))
     assert result == pytest.approx(0.7), (
         f"evaluate: 7 of 10 samples are right, but it returned {result} -- add up the correct "
         "predictions and the samples over all batches, and divide once at the end "

@@ -355,7 +355,13 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               lambda facts: facts["returned"] == "Tensor"),
     diagnosis(7, "mean-of-batch-accuracies", "test_evaluate_counts_every_sample_not_every_batch",
               "evaluate averages the batch accuracies, so a short last batch counts as much as "
-              "a full one: add up the correct predictions and the samples, divide once"),
+              "a full one: add up the correct predictions and the samples, divide once",
+              lambda facts: near(facts["returned"], facts["mean_of_batch_accuracies"])),
+    diagnosis(7, "batches-counted", "test_evaluate_counts_every_sample_not_every_batch",
+              "{right} right in {batches} batches gave {returned:.3g}: evaluate divides by the "
+              "number of batches, not of samples; add len(labels) for each batch and divide "
+              "once at the end",
+              lambda facts: near(facts["returned"], facts["right"] / facts["batches"])),
     diagnosis(7, "evaluate-in-train-mode", "test_evaluate_runs_in_eval_mode_without_gradients",
               "evaluate runs the model in training mode: call predict_batch (which calls "
               "model.eval()) instead of the model itself",

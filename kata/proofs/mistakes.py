@@ -240,6 +240,8 @@ MISTAKES = (
     mistake(7, "mean-of-batch-accuracies", "evaluate averages the batch accuracies",
             ("== labels).sum().item()", "== labels).float().mean().item()"),
             ("total += len(labels)", "total += 1")),
+    mistake(7, "batches-counted", "evaluate divides the correct predictions by the batches",
+            ("total += len(labels)", "total += 1")),
     mistake(7, "evaluate-in-train-mode", "evaluate calls the model itself, in training mode",
             ("(predict_batch(model, images, device) ==",
              "(model(images.to(device)).argmax(dim=1) ==")),
