@@ -23,6 +23,7 @@ from kata.testing import (
     PixelReader,
     TensorDigits,
     UnmovedTensor,
+    as_number,
     image_predicted_as,
     learnable_digits,
     observe,
@@ -224,13 +225,17 @@ def test_train_epoch_puts_the_model_in_training_mode(step5, device):
 
 
 def test_train_epoch_returns_the_mean_loss_per_sample(step5, device):
-    """Catches: averaging the batch losses, so a short last batch counts as much as a full one."""
+    """Catches: averaging the batch losses, so a short last batch counts as much as a full one,
+    or dividing the samples' summed losses by the number of batches."""
     images = torch.stack([image_predicted_as(digit) for digit in WEIGHTING_PREDICTED])
     loader = DataLoader(TensorDigits(images, torch.tensor(WEIGHTING_LABELS)),
                         batch_size=WEIGHTING_BATCH_SIZE)
     model = PixelReader().to(device)
     per_sample, per_batch = loss_means(model, loader, device)
     loss = step5.train_epoch(model, loader, nn.CrossEntropyLoss(), sgd(model, lr=0.0), device)
+    samples, batches = len(loader.dataset), len(loader)
+    observe(returned=as_number(loss), mean_of_batch_losses=per_batch, samples=samples,
+            batches=batches, summed_over_batches=per_sample * samples / batches)
     assert loss == pytest.approx(per_sample, rel=1e-4), (
         f"train_epoch: returned {loss:.4f}, but the mean loss per sample is {per_sample:.4f} "
         f"(the plain mean of the batch losses would be {per_batch:.4f}) -- add up "

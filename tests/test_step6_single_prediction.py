@@ -226,10 +226,13 @@ def test_check_single_compares_prediction_with_label(step6, device, index):
     "dataset_class", [TensorDigits, TensorLabelDigits], ids=["int labels", "tensor labels"]
 )
 def test_check_single_returns_int_int_bool(step6, device, dataset_class):
-    """Catches: returning tensors (such as a 0-d tensor label) instead of int, int, bool."""
+    """Catches: returning tensors instead of int, int, bool: the dataset's 0-d tensor label as
+    it came, or whether they agree as a tensor (the prediction compared with that label)."""
     result = step6.check_single(
         StrictPixelReader().to(device), digits_dataset(dataset_class), 1, device
     )
+    if isinstance(result, (tuple, list)):
+        observe(returned_types=tuple(type(value).__name__ for value in result))
     assert [type(value) for value in result] == [int, int, bool], (
         f"check_single: returned types {[type(value).__name__ for value in result]}; expected "
         "int, int, bool -- convert tensors with .item(), int() or bool()"

@@ -267,7 +267,12 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               also=("to-not-kept",)),
     diagnosis(5, "mean-of-batch-losses", "test_train_epoch_returns_the_mean_loss_per_sample",
               "train_epoch averages the batch losses, so a short last batch counts as much as "
-              "a full one: add batch_loss * len(labels) and divide by the number of samples"),
+              "a full one: add batch_loss * len(labels) and divide by the number of samples",
+              lambda facts: near(facts["returned"], facts["mean_of_batch_losses"])),
+    diagnosis(5, "loss-divided-by-batches", "test_train_epoch_returns_the_mean_loss_per_sample",
+              "train_epoch returned {returned:.4f}, the losses of all {samples} samples added "
+              "up and divided by the {batches} batches: divide by the number of samples",
+              lambda facts: near(facts["returned"], facts["summed_over_batches"])),
     diagnosis(5, "last-epoch-only", "test_fit_returns_one_float_per_epoch",
               "fit(epochs={epochs}) returned one loss: it keeps only the last epoch's; append "
               "every epoch's loss to the list",
@@ -322,7 +327,13 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "(predicted, true, agree) in that order"),
     diagnosis(6, "tensor-label", "test_check_single_returns_int_int_bool",
               "check_single returns the label as the dataset gave it (a tensor): convert it "
-              "with int()"),
+              "with int()", lambda facts: facts["returned_types"][1] == "Tensor"),
+    diagnosis(6, "agree-tensor", "test_check_single_returns_int_int_bool",
+              "check_single returns whether they agree as a tensor (it returned "
+              "{returned_types[0]}, {returned_types[1]}, {returned_types[2]}): compare the "
+              "prediction with int(label), which gives a bool",
+              lambda facts: facts["returned_types"][1] == "int"
+              and facts["returned_types"][2] == "Tensor"),
     # ---------------------------------------------------------------- step 7
     diagnosis(7, "batch-no-eval", "test_predict_batch_runs_in_eval_mode_without_gradients",
               "predict_batch runs the model in training mode: call model.eval() first",

@@ -187,6 +187,8 @@ MISTAKES = (
     mistake(5, "mean-of-batch-losses", "the epoch loss is the mean of the batch losses",
             ("batch_loss * len(labels)", "batch_loss"), ("sample_count += len(labels)",
                                                          "sample_count += 1")),
+    mistake(5, "loss-divided-by-batches", "train_epoch divides the summed loss by the batches",
+            ("return total_loss / sample_count", "return total_loss / len(loader)")),
     mistake(5, "last-epoch-only", "fit returns only the last epoch's loss",
             ("losses.append(train_epoch(", "losses = [train_epoch("),
             ("optimizer, device))", "optimizer, device)]")),
@@ -218,6 +220,8 @@ MISTAKES = (
     mistake(6, "tensor-label", "check_single returns the label as the dataset gave it",
             ("return predicted, int(label), predicted == int(label)",
              "return predicted, label, predicted == label")),
+    mistake(6, "agree-tensor", "check_single compares the prediction with the tensor label",
+            ("predicted == int(label)", "predicted == label")),
     # ---------------------------------------------------------------- step 7
     mistake(7, "batch-no-eval", "predict_batch forgets model.eval()",
             ("model.eval()", "")),
