@@ -63,8 +63,10 @@ def assert_ran_for_inference(model: PixelReader, function: str) -> None:
 
 
 def test_predict_batch_returns_int64_labels_of_shape_n(step7, device):
-    """Catches: returning the logits or the probabilities (N, 10) instead of one label per image."""
+    """Catches: returning the logits or the probabilities (N, 10) instead of one label per image,
+    or the labels as a Python list (.tolist()) instead of a tensor."""
     predictions = predict_digits(step7, device, [3] * 5)
+    observe(returned=type(predictions).__name__)
     if isinstance(predictions, torch.Tensor):
         observe(shape=tuple(predictions.shape), dtype=str(predictions.dtype).removeprefix("torch."))
     assert isinstance(predictions, torch.Tensor), (

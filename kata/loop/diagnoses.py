@@ -350,6 +350,11 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "the labels are {dtype}: torch.max(logits, 1)[0] gives the best scores; the "
               "digits are its [1], or logits.argmax(dim=1)",
               lambda facts: tuple(facts["shape"]) == (5,) and facts["dtype"].startswith("float")),
+    diagnosis(7, "labels-as-list", "test_predict_batch_returns_int64_labels_of_shape_n",
+              "predict_batch returns the labels as a Python {returned}, where a tensor (N,) "
+              "of int64 labels is asked for: return logits.argmax(dim=1).cpu(), without "
+              ".tolist()",
+              lambda facts: facts["returned"] in ("list", "tuple")),
     diagnosis(7, "no-cpu", "test_predict_batch_returns_labels_on_the_cpu",
               "predict_batch leaves the labels on the model's device: end with .cpu()"),
     diagnosis(7, "images-not-moved", "test_predict_batch_moves_the_images_to_the_device",

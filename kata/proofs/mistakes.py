@@ -231,6 +231,8 @@ MISTAKES = (
             ("argmax(dim=1)", "argmax(dim=0)")),
     mistake(7, "max-values", "torch.max(logits, 1)[0]: the best scores, not the digits",
             ("logits.argmax(dim=1)", "torch.max(logits, 1)[0]")),
+    mistake(7, "labels-as-list", "predict_batch returns the labels as a Python list",
+            ("return logits.argmax(dim=1).cpu()", "return logits.argmax(dim=1).cpu().tolist()")),
     mistake(7, "no-cpu", "predict_batch leaves the labels on the GPU",
             (".cpu()  # dim 1", "  # dim 1")),
     mistake(7, "images-not-moved", "predict_batch never moves the images to the device",
