@@ -37,14 +37,21 @@ def images(count: int, seed: int = 0) -> torch.Tensor:
 
 
 def forward(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
-    """model(batch), with a crash turned into a failure that says where to look."""
+    """model(batch), with a crash, or an answer that is no tensor (a forward without `return`),
+    turned into a failure that says where to look."""
     try:
-        return model(batch)
+        output = model(batch)
     except KataTodo:
         raise  # a stub's KataTodo is a RuntimeError too: let it through so the test counts as todo
     except RuntimeError as error:
         crash = error  # failed outside the except block, so the report shows the error only once
         observe(**crash_facts(crash))
+    else:
+        if isinstance(output, torch.Tensor):
+            return output
+        observe(forward_returned=type(output).__name__)
+        pytest.fail(f"DigitClassifier.forward returned {output!r:.60}, not a tensor of logits: "
+                    "end it with `return self.layers(x)`", pytrace=False)
     pytest.fail(f"DigitClassifier.forward crashed on images of shape {tuple(batch.shape)}:\n"
                 f"  {crash}\n{FORWARD_HINT}", pytrace=False)
 
@@ -57,7 +64,10 @@ def logits_of(model: nn.Module, batch: torch.Tensor) -> torch.Tensor:
 
 
 def test_digit_classifier_is_a_module_built_without_arguments(step3):
-    """DigitClassifier() needs no arguments and is an nn.Module."""
+    """DigitClassifier() needs no arguments and is an nn.Module.
+
+    Catches: an __init__ without super().__init__(), which fails at its first layer with
+    "cannot assign module before Module.__init__() call"."""
     model = step3.DigitClassifier()
     assert isinstance(model, nn.Module), (
         "DigitClassifier must subclass nn.Module: class DigitClassifier(nn.Module), and call "
@@ -101,7 +111,9 @@ def test_digit_classifier_registers_every_layer(step3):
 @settings(max_examples=10)  # big batches through the tutorial's network are slow; 10 sizes do
 @given(count=st.integers(min_value=1, max_value=64))
 def test_forward_returns_float_logits_of_shape_n_by_10(step3, device, count):
-    """forward maps float images (N, 1, 28, 28) to float logits (N, 10) on the test device."""
+    """forward maps float images (N, 1, 28, 28) to float logits (N, 10) on the test device.
+
+    Catches (as every test that runs forward): a forward without `return`, which gives None."""
     model = step3.DigitClassifier().to(device)
     logits = logits_of(model, images(count, seed=count).to(device))
     assert logits.shape == (count, 10), (

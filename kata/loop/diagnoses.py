@@ -74,6 +74,20 @@ def returned_the_logit(facts: dict) -> bool:
     return near(facts["probability"], facts["largest_logit"], 1e-5)
 
 
+# Every test of step 3 builds a DigitClassifier, and all but one run its forward.
+STEP3_TESTS = (
+    "test_digit_classifier_is_a_module_built_without_arguments",
+    "test_digit_classifier_layers_are_a_sequential_with_conv_and_linear",
+    "test_digit_classifier_registers_every_layer",
+    "test_forward_returns_float_logits_of_shape_n_by_10",
+    "test_forward_keeps_one_row_per_image",
+    "test_forward_scores_ten_digits",
+    "test_forward_returns_raw_logits_not_probabilities",
+    "test_forward_is_not_a_linear_function",
+    "test_gradients_reach_every_parameter",
+)
+
+
 def crashed(text: str, kind: str | None = None) -> Callable[[dict], bool]:
     """Evidence test: the test crashed (with `kind`), the message holding `text`."""
     return lambda facts: (text in facts.get("crash_message", "")
@@ -167,6 +181,14 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "two seeds gave the same order: the loader's generator is not seeded with `seed` "
               "(torch.Generator().manual_seed(seed))"),
     # ---------------------------------------------------------------- step 3
+    diagnosis(3, "no-super-init", STEP3_TESTS,
+              "DigitClassifier.__init__ sets a layer before nn.Module has set itself up: call "
+              "super().__init__() first, at the top of __init__",
+              crashed("cannot assign module before Module.__init__() call")),
+    diagnosis(3, "forward-without-return", STEP3_TESTS,
+              "forward returns None: it runs the layers but hands nothing back; end it with "
+              "return self.layers(x)",
+              lambda facts: facts["forward_returned"] == "NoneType"),
     diagnosis(3, "softmax-in-forward", "test_forward_returns_raw_logits_not_probabilities",
               "every row of your output sums to 1: forward ends with a softmax; return the raw "
               "logits, nn.CrossEntropyLoss applies log_softmax itself",

@@ -122,6 +122,10 @@ MISTAKES = (
     mistake(2, "batch-32", "a default batch size of 32",
             ("batch_size: int = 64", "batch_size: int = 32")),
     # ---------------------------------------------------------------- step 3
+    mistake(3, "no-super-init", "__init__ without super().__init__()",
+            ("        super().__init__()\n", "")),
+    mistake(3, "forward-without-return", "forward runs the layers but returns nothing",
+            ("return self.layers(x)", "self.layers(x)")),
     mistake(3, "softmax-in-forward", "softmax at the end of forward, before CrossEntropyLoss",
             ("return self.layers(x)", "return self.layers(x).softmax(dim=1)")),
     mistake(3, "log-softmax-in-forward", "log_softmax at the end of forward",
