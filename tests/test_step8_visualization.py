@@ -81,7 +81,10 @@ def png_size(path: Path) -> tuple[int, int]:
 
 
 def test_plot_predictions_returns_figure(default_figure):
-    """plot_predictions returns a matplotlib Figure."""
+    """plot_predictions returns a matplotlib Figure.
+
+    Catches (as every test that draws the grid): imshow given a digit as the dataset holds it,
+    (1, 28, 28), which matplotlib refuses ("Invalid shape (1, 28, 28) for image data")."""
     assert isinstance(default_figure, Figure), (
         f"plot_predictions returned {type(default_figure).__name__} -- return the Figure, e.g. "
         "from plt.subplots(...)"

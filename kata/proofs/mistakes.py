@@ -256,6 +256,8 @@ MISTAKES = (
             ("(predict_batch(model, images, device) ==",
              "(model(images.to(device)).argmax(dim=1) ==")),
     # ---------------------------------------------------------------- step 8
+    mistake(8, "imshow-channel", "imshow given the image (1, 28, 28) with its channel",
+            ("ax.imshow(image.squeeze(0).numpy(),", "ax.imshow(image,")),
     mistake(8, "title-true-only", "titles show only the true label",
             ('f"pred: {predicted}\\ntrue: {true}"', 'f"true: {true}"')),
     mistake(8, "title-swapped", "prediction and true label swapped in the title",
