@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from torch import nn
 
 from kata import KataTodo
-from kata.testing import names_the_device
+from kata.testing import names_the_device, observe
 
 # ---------------------------------------------------------------- get_device
 
@@ -75,6 +75,7 @@ def test_get_device_auto_prefers_cuda_then_mps(step1, pretend_machine, cuda_coun
     device = step1.get_device("auto")
     assert isinstance(device, torch.device), (
         f"get_device('auto') returned {device!r}; return a torch.device, not a string")
+    observe(returned=device.type, gpu="CUDA" if cuda_count else "mps")
     assert device.type == expected, (
         f"get_device('auto') returned {device} on a machine with {cuda_count} CUDA GPU(s) and "
         f"mps {'available' if mps else 'not available'}; check torch.cuda.is_available() first, "

@@ -256,6 +256,7 @@ def test_make_loader_without_shuffle_keeps_file_order(step2, arguments):
 def test_make_loader_with_shuffle_mixes_the_order(step2):
     """Catches: ignoring `shuffle`, so that training sees the samples in the same order."""
     labels = served_labels(step2.make_loader(numbered_digits(), batch_size=8, shuffle=True))
+    observe(in_file_order=labels == list(range(DATASET_SIZE)))
     assert sorted(labels) == list(range(DATASET_SIZE)), (
         f"make_loader(shuffle=True) served {labels}; every sample should come exactly once")
     assert labels != list(range(DATASET_SIZE)), (
@@ -273,9 +274,11 @@ def test_make_loader_same_seed_gives_the_same_order(step2):
 
 
 def test_make_loader_different_seeds_give_different_orders(step2):
-    """Catches: a seed that changes nothing, e.g. a torch.Generator() that is never seeded."""
+    """Catches: a seed that changes nothing, e.g. a torch.Generator() that is never seeded, or
+    a loader that never shuffles (shuffle=False whatever it is asked)."""
     orders = [served_labels(step2.make_loader(numbered_digits(), shuffle=True, seed=seed))
               for seed in (0, 1)]
+    observe(in_file_order=orders[0] == list(range(DATASET_SIZE)))
     assert orders[0] != orders[1], (
         "seed=0 and seed=1 served the same order; seed the loader's generator with `seed`")
 

@@ -358,9 +358,14 @@ def test_fit_lowers_the_loss_on_easy_digits(step5, device, record_property):
 
 
 def test_fit_shows_a_progress_bar_when_asked(step5, device, capfd):
-    """Catches: ignoring progress=True, so the learner sees no progress bar."""
+    """Catches: ignoring progress=True, so the learner sees no progress bar, whether it never
+    shows or shows only when not asked (disable=progress)."""
+    fit_for(step5, device, epochs=2, progress=False)
+    quiet = capfd.readouterr()
     fit_for(step5, device, epochs=2, progress=True)
     out, err = capfd.readouterr()
+    observe(shown_when_asked=bool(PROGRESS_BAR.search(out + err)),
+            shown_when_not_asked=bool(PROGRESS_BAR.search(quiet.out + quiet.err)))
     assert PROGRESS_BAR.search(out + err), (
         "fit(progress=True) showed no progress bar -- wrap the loader (or the epochs) in "
         "tqdm(..., disable=not progress)"

@@ -101,7 +101,13 @@ CATALOGUE: tuple[Diagnosis, ...] = (
     # ---------------------------------------------------------------- step 1
     diagnosis(1, "auto-prefers-mps", "test_get_device_auto_prefers_cuda_then_mps",
               "get_device('auto') asks for mps before cuda: check torch.cuda.is_available() "
-              "first, then torch.backends.mps.is_available(), then fall back to the cpu"),
+              "first, then torch.backends.mps.is_available(), then fall back to the cpu",
+              lambda facts: facts["returned"] == "mps" and facts["gpu"] == "CUDA"),
+    diagnosis(1, "auto-never-looks", "test_get_device_auto_prefers_cuda_then_mps",
+              "get_device('auto') gave the cpu on a machine with a {gpu} GPU: ask "
+              "torch.cuda.is_available(), then torch.backends.mps.is_available(), and fall "
+              "back to the cpu only when neither is there",
+              lambda facts: facts["returned"] == "cpu"),
     diagnosis(1, "unknown-device-falls-back", "test_get_device_rejects_an_unknown_name",
               "get_device gives the cpu for a name it does not know; raise ValueError naming it, "
               "so that a typo shows at once"),
@@ -179,7 +185,13 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               lambda facts: facts["served"] != sorted(facts["served"])),
     diagnosis(2, "unseeded-generator", "test_make_loader_different_seeds_give_different_orders",
               "two seeds gave the same order: the loader's generator is not seeded with `seed` "
-              "(torch.Generator().manual_seed(seed))"),
+              "(torch.Generator().manual_seed(seed))",
+              lambda facts: not facts["in_file_order"]),
+    diagnosis(2, "shuffle-ignored", ("test_make_loader_with_shuffle_mixes_the_order",
+                                     "test_make_loader_different_seeds_give_different_orders"),
+              "make_loader(shuffle=True) served the samples in file order: it never shuffles; "
+              "pass shuffle=shuffle on to the DataLoader",
+              lambda facts: facts["in_file_order"]),
     # ---------------------------------------------------------------- step 3
     diagnosis(3, "no-super-init", STEP3_TESTS,
               "DigitClassifier.__init__ sets a layer before nn.Module has set itself up: call "
@@ -305,7 +317,12 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               lambda facts: facts["returned"] == facts["epochs"] - 1),
     diagnosis(5, "progress-inverted", "test_fit_shows_a_progress_bar_when_asked",
               "the progress bar shows when it should not, and not when asked: "
-              "tqdm(..., disable=not progress)"),
+              "tqdm(..., disable=not progress)",
+              lambda facts: facts["shown_when_not_asked"] and not facts["shown_when_asked"]),
+    diagnosis(5, "progress-never", "test_fit_shows_a_progress_bar_when_asked",
+              "fit shows no progress bar, asked or not: wrap the loader in "
+              "tqdm(loader, disable=not progress)",
+              lambda facts: not facts["shown_when_not_asked"] and not facts["shown_when_asked"]),
     # ---------------------------------------------------------------- step 6
     diagnosis(6, "no-eval", "test_predict_image_runs_in_eval_mode_without_gradients",
               "predict_image runs the model in training mode: call model.eval() first",

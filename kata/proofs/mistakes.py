@@ -76,6 +76,11 @@ MISTAKES = (
              'from error', 'return torch.device("cpu")')),
     mistake(1, "unavailable-device-accepted", "returns a device the machine does not have",
             ("if not _is_available(device):", "if False:")),
+    mistake(1, "auto-never-looks", "get_device('auto') returns the cpu without asking for a GPU",
+            ('        if torch.cuda.is_available():\n'
+             '            return torch.device("cuda")\n', ""),
+            ('        if torch.backends.mps.is_available():\n'
+             '            return torch.device("mps")\n', "")),
     mistake(1, "seed-python-only", "set_seed seeds random but not torch",
             ("    torch.manual_seed(seed)\n", "")),
     mistake(1, "seed-torch-only", "set_seed seeds torch but not Python's random",
@@ -114,6 +119,8 @@ MISTAKES = (
             ("generator=generator)", "generator=generator, drop_last=True)")),
     mistake(2, "shuffle-always", "shuffle=True for every loader, the test loader too",
             ("shuffle=shuffle", "shuffle=True")),
+    mistake(2, "shuffle-ignored", "the DataLoader never shuffles (shuffle=False)",
+            ("shuffle=shuffle", "shuffle=False")),
     mistake(2, "limit-unchecked", "range(limit) without min(), so a large limit asks for "
             "samples that are not there",
             ("range(min(limit, len(dataset)))", "range(limit)")),
@@ -200,6 +207,8 @@ MISTAKES = (
             ("range(1, epochs + 1)", "range(1, epochs)")),
     mistake(5, "progress-inverted", "disable=progress: the bar shows when it should not",
             ("disable=not progress", "disable=progress")),
+    mistake(5, "progress-never", "the progress bar never shows (disable=True)",
+            ("disable=not progress", "disable=True")),
     # ---------------------------------------------------------------- step 6
     mistake(6, "no-eval", "predict_image forgets model.eval()",
             ("model.eval()", "")),
