@@ -208,6 +208,10 @@ def test_check_single_compares_prediction_with_label(step6, device, index):
     predicted, true, agree = step6.check_single(
         StrictPixelReader().to(device), digits_dataset(), index, device
     )
+    right_pair = bool(predicted == PREDICTED[index]) and bool(true == LABELS[index])
+    observe(swapped=PREDICTED[index] != LABELS[index] and bool(predicted == LABELS[index])
+            and bool(true == PREDICTED[index]),
+            agree_inverted=right_pair and bool(agree == (PREDICTED[index] != LABELS[index])))
     assert predicted == PREDICTED[index], (
         f"check_single: for dataset[{index}] the predicted label should be {PREDICTED[index]}, "
         f"got {predicted} -- predict the image of dataset[index]"

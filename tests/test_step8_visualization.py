@@ -183,8 +183,10 @@ def test_plot_predictions_titles_show_the_prediction(default_figure):
 
 
 def test_plot_predictions_titles_show_the_true_label(default_figure):
-    """Catches: the prediction and the true label swapped in the title."""
+    """Catches: the prediction and the true label swapped in the title, or a title without
+    the true label."""
     true = [title_number(ax, "true") for ax in panels(default_figure)]
+    observe(shows_predictions=true == PREDICTED[:DEFAULT_COUNT] != LABELS[:DEFAULT_COUNT])
     assert true == LABELS[:DEFAULT_COUNT], (
         f"plot_predictions: the titles say true {true}, but the labels are "
         f"{LABELS[:DEFAULT_COUNT]} -- put the dataset's label after `true:` and the "
@@ -197,6 +199,9 @@ def test_plot_predictions_colours_titles_green_if_right_red_if_wrong(default_fig
     colours = [colour_name(ax.title.get_color()) for ax in panels(default_figure)]
     expected = ["green" if predicted == label else "red"
                 for predicted, label in zip(PREDICTED, LABELS)][:DEFAULT_COUNT]
+    swapped = ["red" if colour == "green" else "green" for colour in expected]
+    observe(colours_swapped=colours == swapped, one_colour=colours[0] if len(set(colours)) == 1
+            else None)
     assert colours == expected, (
         f"plot_predictions: the title colours are {colours}, expected {expected} -- "
         "pass color='green' to set_title when pred == true, and color='red' when not"

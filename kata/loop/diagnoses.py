@@ -363,7 +363,10 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               lambda facts: len(facts["model_input_shape"]) != 4),
     diagnosis(6, "check-single-swapped", "test_check_single_compares_prediction_with_label",
               "check_single returns the true label where the prediction belongs: return "
-              "(predicted, true, agree) in that order"),
+              "(predicted, true, agree) in that order", lambda facts: facts["swapped"]),
+    diagnosis(6, "agree-inverted", "test_check_single_compares_prediction_with_label",
+              "check_single's agree is True where the two differ and False where they are "
+              "equal: agree is predicted == true", lambda facts: facts["agree_inverted"]),
     diagnosis(6, "tensor-label", "test_check_single_returns_int_int_bool",
               "check_single returns the label as the dataset gave it (a tensor): convert it "
               "with int()", lambda facts: facts["returned_types"][1] == "Tensor"),
@@ -442,10 +445,17 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               lambda facts: facts["title_without"] == "pred"),
     diagnosis(8, "title-swapped", "test_plot_predictions_titles_show_the_true_label",
               "the titles show the prediction after `true:` and the label after `pred:`: "
-              "swap them back"),
+              "swap them back", lambda facts: facts["shows_predictions"]),
+    diagnosis(8, "title-pred-only", "test_plot_predictions_titles_show_the_true_label",
+              "the titles hold no `true:`: show the dataset's label after `true:`, beside the "
+              "prediction", lambda facts: facts["title_without"] == "true"),
     diagnosis(8, "colours-swapped", "test_plot_predictions_colours_titles_green_if_right_red_"
               "if_wrong", "the titles are red when right and green when wrong: the colours "
-              "are swapped"),
+              "are swapped", lambda facts: facts["colours_swapped"]),
+    diagnosis(8, "titles-one-colour", "test_plot_predictions_colours_titles_green_if_right_"
+              "red_if_wrong", "every title is {one_colour}, right or wrong: colour each one "
+              "green where pred == true and red where not (set_title(..., color=...))",
+              lambda facts: facts["one_colour"] is not None),
     diagnosis(8, "no-gray", "test_plot_predictions_shows_28x28_grayscale_images",
               "the digits are drawn in colour: pass cmap='gray' to imshow"),
     diagnosis(8, "ticks-left-on", "test_plot_predictions_turns_ticks_off",
