@@ -182,6 +182,7 @@ def test_library_versions_reports_each_library(step1, module):
     versions = step1.library_versions()
     assert isinstance(versions, dict), f"library_versions() returned {type(versions).__name__}"
     name = module.__name__
+    observe(library=name, missing_key=name not in versions)
     assert name in versions, f"library_versions() has no key {name!r}; keys: {sorted(versions)}"
     assert versions[name] == module.__version__, (
         f"library_versions()[{name!r}] is {versions[name]!r}; expected {name}.__version__, "

@@ -139,6 +139,7 @@ def test_build_loss_averages_over_the_batch(step4):
     loss_fn = step4.build_loss()
     logits, labels = random_batch(8)
     single = loss_of(loss_fn, logits, labels)
+    observe(loss_shape=tuple(single.shape))
     assert single.shape == (), (
         f"build_loss gave shape {tuple(single.shape)} for a batch, not one number: keep the "
         "default reduction='mean'"

@@ -264,8 +264,11 @@ def test_plot_losses_draws_the_losses_in_order(step8, losses):
 
 
 def test_plot_losses_labels_both_axes(step8):
-    """Catches: a loss plot without axis labels."""
+    """Catches: a loss plot without axis labels, or with one of the two."""
     ax = loss_axes(step8, [2.3, 0.9, 1.1, 0.4])
+    unlabelled = [axis for axis, label in (("x", ax.get_xlabel()), ("y", ax.get_ylabel()))
+                  if not label.strip()]
+    observe(unlabelled=" and ".join(unlabelled))
     assert ax.get_xlabel().strip() and ax.get_ylabel().strip(), (
         f"plot_losses: the axis labels are x={ax.get_xlabel()!r}, y={ax.get_ylabel()!r} -- "
         "name them, e.g. ax.set_xlabel('epoch') and ax.set_ylabel('loss')"

@@ -123,7 +123,10 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "set_seed seeds with a number of its own, not the `seed` it is given"),
     diagnosis(1, "wrong-version", "test_library_versions_reports_each_library",
               "library_versions reports one library's version under another's name: each "
-              "entry needs its own module's __version__"),
+              "entry needs its own module's __version__", lambda facts: not facts["missing_key"]),
+    diagnosis(1, "version-missing", "test_library_versions_reports_each_library",
+              "library_versions has no {library!r} entry: add \"{library}\": "
+              "{library}.__version__", lambda facts: facts["missing_key"]),
     # ---------------------------------------------------------------- step 2
     diagnosis(2, "no-normalize", "test_build_transform_maps_black_to_minus_0_4242",
               "a black pixel stayed {black:.4f} and white {white:.4f}: your transform scales to "
@@ -233,7 +236,12 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "nn.NLLLoss wants log-probabilities; nn.CrossEntropyLoss() takes raw logits"),
     diagnosis(4, "loss-sum", "test_build_loss_averages_over_the_batch",
               "the same batch twice over gave twice the loss: your loss sums over the batch "
-              "(reduction='sum'); keep the default mean"),
+              "(reduction='sum'); keep the default mean",
+              lambda facts: tuple(facts["loss_shape"]) == ()),
+    diagnosis(4, "loss-per-image", "test_build_loss_averages_over_the_batch",
+              "your loss gives one value per image, shape {loss_shape}, not one number "
+              "(reduction='none'): keep the default reduction='mean'",
+              lambda facts: tuple(facts["loss_shape"]) != ()),
     diagnosis(4, "first-layer-only", "test_build_optimizer_covers_every_parameter",
               "your optimizer holds only some of the parameters ({left_out} of {parameters} "
               "left out): give it model.parameters()",
@@ -477,7 +485,8 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "save_figure fails when the folder does not exist yet: "
               "path.parent.mkdir(parents=True, exist_ok=True) first"),
     diagnosis(8, "no-axis-labels", "test_plot_losses_labels_both_axes",
-              "the loss plot's axes are unlabelled: ax.set_xlabel and ax.set_ylabel"),
+              "the loss plot has no label on {unlabelled}: name both axes, ax.set_xlabel and "
+              "ax.set_ylabel", lambda facts: facts["unlabelled"], also=("one-axis-label",)),
     # ---------------------------------------------------------------- step 9 (bonus)
     diagnosis(9, "no-inversion",
               "test_to_mnist_turns_dark_ink_on_a_light_page_into_light_ink_on_black",

@@ -90,6 +90,8 @@ MISTAKES = (
             ("torch.manual_seed(seed)", "torch.manual_seed(0)")),
     mistake(1, "wrong-version", "reports torch's version for torchvision",
             ('"torchvision": torchvision.__version__', '"torchvision": torch.__version__')),
+    mistake(1, "version-missing", "library_versions leaves out matplotlib",
+            ('        "matplotlib": matplotlib.__version__,\n', "")),
     # ---------------------------------------------------------------- step 2
     mistake(2, "no-normalize", "ToTensor() alone, no Normalize (the tutorial's transform)",
             ("transforms.Normalize((MNIST_MEAN,), (MNIST_STD,)),", "")),
@@ -153,6 +155,8 @@ MISTAKES = (
             ("nn.CrossEntropyLoss()", "nn.NLLLoss()")),
     mistake(4, "loss-sum", "reduction='sum', so the loss grows with the batch",
             ("nn.CrossEntropyLoss()", 'nn.CrossEntropyLoss(reduction="sum")')),
+    mistake(4, "loss-per-image", "reduction='none', so the loss is one value per image",
+            ("nn.CrossEntropyLoss()", 'nn.CrossEntropyLoss(reduction="none")')),
     mistake(4, "first-layer-only", "the optimizer over the first layer's parameters only",
             ("model.parameters()", "model.layers[0].parameters()")),
     mistake(4, "parameters-not-called", "the optimizer given the method model.parameters, "
@@ -296,6 +300,8 @@ MISTAKES = (
             ("path.parent.mkdir(parents=True, exist_ok=True)", "")),
     mistake(8, "no-axis-labels", "the loss plot has no axis labels",
             ('ax.set_xlabel("epoch")', ""), ('ax.set_ylabel("mean training loss")', "")),
+    mistake(8, "one-axis-label", "the loss plot labels its x axis only",
+            ('ax.set_ylabel("mean training loss")', "")),
     # ---------------------------------------------------------------- step 9 (bonus)
     mistake(9, "no-inversion", "dark ink on a light page is not inverted (nor its page "
             "subtracted): the page becomes the digit",
