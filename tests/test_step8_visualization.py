@@ -292,6 +292,7 @@ def test_save_figure_writes_png_and_creates_folders(step8, tmp_path, as_type):
     try:
         returned = step8.save_figure(small_figure(3, 2), as_type(target))
     except FileNotFoundError as error:
+        observe(missing_folder=True)
         pytest.fail(f"save_figure: {error} -- create the folders first with "
                     "path.parent.mkdir(parents=True, exist_ok=True)")
     assert isinstance(returned, Path) and returned == target, (

@@ -483,7 +483,8 @@ CATALOGUE: tuple[Diagnosis, ...] = (
               "fig.savefig(path) on the figure you are given"),
     diagnosis(8, "no-parent-folders", "test_save_figure_writes_png_and_creates_folders",
               "save_figure fails when the folder does not exist yet: "
-              "path.parent.mkdir(parents=True, exist_ok=True) first"),
+              "path.parent.mkdir(parents=True, exist_ok=True) first",
+              lambda facts: facts["missing_folder"]),
     diagnosis(8, "no-axis-labels", "test_plot_losses_labels_both_axes",
               "the loss plot has no label on {unlabelled}: name both axes, ax.set_xlabel and "
               "ax.set_ylabel", lambda facts: facts["unlabelled"], also=("one-axis-label",)),
